@@ -1,0 +1,2 @@
+export { main, buildProgram } from './main';
+export type { CliIo, CliContext } from './cli-context';
