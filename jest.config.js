@@ -7,7 +7,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: packages.map((p) => `<rootDir>/${p}`).concat(['<rootDir>/test']),
   testMatch: ['**/test/**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
+  // Transpile only (no type check per test file): `npm run typecheck` checks types once for the whole tree.
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] },
   moduleNameMapper,
   testTimeout: 60_000,
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],
