@@ -2,6 +2,11 @@ import { Command, CommanderError } from 'commander';
 import { MINERHAUL_VERSION, MinerhaulError } from '@minerhaul/signing';
 import { type CliContext, type CliIo, EXIT_USAGE, makeContext, processIo, reportError } from './cli-context';
 import { registerSigningCommands } from './commands/signing-commands';
+import { registerRegistryCommands } from './commands/registry-commands';
+import { registerUpdaterCommands } from './commands/updater-commands';
+import { registerAgentCommands } from './commands/agent-commands';
+import { registerFleetCommands } from './commands/fleet-commands';
+import { registerDemoCommands } from './commands/demo-commands';
 
 /** Wraps an action so that every command reports errors the same way. */
 export type ActionRunner = <A extends unknown[]>(
@@ -11,7 +16,6 @@ export type ActionRunner = <A extends unknown[]>(
 export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command('minerhaul')
     .description('Signed over-the-air miner updates through OCI registries')
-    .version(MINERHAUL_VERSION)
     .option('--json', 'machine-readable output (results on stdout, errors on stderr)')
     .exitOverride()
     // Commander's own error text is replaced by our error[E_CONFIG] line.
@@ -33,10 +37,21 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     };
 
   registerSigningCommands(program, run);
+  registerDemoCommands(program, run);
+  registerRegistryCommands(program, run);
+  registerUpdaterCommands(program, run);
+  registerAgentCommands(program, run);
+  registerFleetCommands(program, run);
   return program;
 }
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  // Answered here, not by commander's .version(): a root --version option would swallow
+  // `build --version 1.2.3` wherever it stands on the line.
+  if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
+    io.stdout(`${MINERHAUL_VERSION}\n`);
+    return 0;
+  }
   let exitCode = 0;
   const program = buildProgram(io, (code) => {
     exitCode = code;

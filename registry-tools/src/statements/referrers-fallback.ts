@@ -1,0 +1,50 @@
+import { MinerhaulError } from '@minerhaul/signing';
+import type { Descriptor, ImageStore } from '../image-store';
+import { MEDIA_TYPE_OCI_INDEX, parseManifest } from '../manifest';
+import { referrersFallbackTag } from '../client/referrers';
+
+/**
+ * Makes sure `referrer` is listed among the referrers of `subject`. Stores that process `subject`
+ * (referrers API, or a client that already maintains the fallback tag) list it at once; otherwise
+ * we maintain the fallback tag ourselves (distribution-spec "Pushing Manifests with Subject": read
+ * the `sha256-<hex>` index, add the descriptor if missing, put it back).
+ */
+export async function ensureReferrerListed(
+  store: ImageStore,
+  subjectDigest: string,
+  referrer: Descriptor,
+  signal?: AbortSignal,
+): Promise<void> {
+  const listed = await store.listReferrers(subjectDigest, referrer.artifactType, signal);
+  if (listed.some((d) => d.digest === referrer.digest)) return;
+  const tag = referrersFallbackTag(subjectDigest);
+  const existing = await store.getManifest(tag, signal);
+  let manifests: Descriptor[] = [];
+  let annotations: Record<string, string> | undefined;
+  if (existing !== undefined) {
+    const parsed = parseManifest(existing.bytes, existing.descriptor.mediaType);
+    if (parsed.kind !== 'index') {
+      throw new MinerhaulError('E_REGISTRY', `referrers fallback tag ${tag} does not hold an image index`);
+    }
+    manifests = parsed.index.manifests;
+    annotations = parsed.index.annotations;
+  }
+  if (manifests.some((d) => d.digest === referrer.digest)) return;
+  const entry: Descriptor = {
+    mediaType: referrer.mediaType,
+    digest: referrer.digest,
+    size: referrer.size,
+    ...(referrer.artifactType !== undefined ? { artifactType: referrer.artifactType } : {}),
+    ...(referrer.annotations !== undefined ? { annotations: referrer.annotations } : {}),
+  };
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MEDIA_TYPE_OCI_INDEX,
+      manifests: [...manifests, entry],
+      ...(annotations !== undefined ? { annotations } : {}),
+    }),
+    'utf8',
+  );
+  await store.putManifest(index, MEDIA_TYPE_OCI_INDEX, tag, signal);
+}
