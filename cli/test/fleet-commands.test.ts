@@ -62,6 +62,26 @@ describe('minerhaul fleet', () => {
       expect(result.refused).toBe(0);
     });
 
+    it('stops at --max-reports whatever the duration', async () => {
+      const r = await cli([
+        '--json',
+        'fleet',
+        'simulate',
+        '--url',
+        url,
+        '--devices',
+        '3',
+        '--duration',
+        '60',
+        '--max-reports',
+        '7',
+      ]);
+      expect(r.code).toBe(0);
+      const result = JSON.parse(r.out.join('')) as { sent: number; seconds: number };
+      expect(result.sent).toBe(7);
+      expect(result.seconds).toBeLessThan(30);
+    });
+
     it.each([
       [['--devices', '0']],
       [['--devices', 'many']],

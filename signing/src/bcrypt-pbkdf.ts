@@ -12,7 +12,8 @@ interface BcryptPbkdfModule {
     rounds: number,
   ): number;
 }
-const bcryptPbkdfModule = require('bcrypt-pbkdf') as BcryptPbkdfModule;
+// Loaded on first use: it pulls in tweetnacl (~4 MiB resident), which a verifying agent never needs.
+let bcryptPbkdfModule: BcryptPbkdfModule | undefined;
 
 /**
  * OpenBSD bcrypt_pbkdf(3). Rounds must be >= 1 (signify special-cases 0 itself, §4.3); the
@@ -20,6 +21,7 @@ const bcryptPbkdfModule = require('bcrypt-pbkdf') as BcryptPbkdfModule;
  */
 export function bcryptPbkdf(passphrase: Buffer, salt: Buffer, rounds: number, keyLength: number): Buffer {
   const key = Buffer.alloc(keyLength);
+  bcryptPbkdfModule ??= require('bcrypt-pbkdf') as BcryptPbkdfModule;
   const rc = bcryptPbkdfModule.pbkdf(
     passphrase,
     passphrase.length,

@@ -1,0 +1,2 @@
+// The agent uses the one error model of minerhaul (signing/src/errors.ts).
+export { MinerhaulError, isMinerhaulError, withContext, type ErrorCode } from '@minerhaul/signing';
