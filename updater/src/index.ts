@@ -1,1 +1,6 @@
 export {};
+export * from './engine';
+export * from './runtime';
+export * from './health';
+export * from './unpack';
+export * from './store';

@@ -1,0 +1,129 @@
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Descriptor } from '@minerhaul/registry-tools';
+import { MinerhaulError } from '@minerhaul/signing';
+import { BlobStore, type BlobSource, type BlobStoreOptions, fetchAndUnpack } from '../store';
+import { parseImageConfig } from './image-fetch';
+import type { ReleaseStager, StageRequest } from './ports';
+import type { StagedRelease } from './release-record';
+
+export interface BlobStoreStagerOptions {
+  /** Blobs go to the store at `<stateDir>/store` (an OCI image layout), releases to `<stateDir>/releases/<hex>`. */
+  stateDir: string;
+  mode: 'slim' | 'full';
+  /** Passed to the blob store (tests inject a space probe). */
+  storeOptions?: BlobStoreOptions;
+}
+
+/**
+ * Bubblewrap staging on the shared blob store (updater/src/store): a held blob is read from disk and
+ * never fetched again; a missing one is streamed once (download -> hash -> tee to the store ->
+ * decompress -> unpack) by fetchAndUnpack, with its free-space checks (E_NO_SPACE).
+ */
+export function blobStoreStager(options: BlobStoreStagerOptions): ReleaseStager {
+  const releaseRoot = join(options.stateDir, 'releases');
+  const releaseDir = (manifestDigest: string): string => join(releaseRoot, hexOf(manifestDigest));
+  let opened: Promise<BlobStore> | undefined;
+  const blobStore = (): Promise<BlobStore> =>
+    (opened ??= BlobStore.open(join(options.stateDir, 'store'), options.storeOptions ?? {}));
+
+  return {
+    usesBlobStore: true,
+
+    async held(digests) {
+      const store = await blobStore();
+      const out = new Set<string>();
+      for (const d of digests) if (await store.has(d)) out.add(d);
+      return out;
+    },
+
+    async stage(request: StageRequest): Promise<StagedRelease> {
+      const { store: source, target, manifest, signal } = request;
+      const blobs = await blobStore();
+      const fromSource: BlobSource = (blob, offset, sig) =>
+        source.openBlob(blob as Descriptor, { offset, ...(sig ? { signal: sig } : {}) });
+      await blobs.fetch(manifest.config, fromSource, signal ? { signal } : {});
+      const configBytes = await blobs.readBytes(manifest.config);
+      if (configBytes === undefined)
+        throw new MinerhaulError('E_DIGEST', `image config ${manifest.config.digest} vanished`);
+      const { diffIds, config } = parseImageConfig(configBytes, manifest.layers, manifest.expectPlatform);
+      const dest = releaseDir(target.manifestDigest);
+      // A staging left by a crash (recovery discards it; this covers a direct retry).
+      await rm(dest, { recursive: true, force: true });
+      await fetchAndUnpack({
+        store: blobs,
+        layers: manifest.layers.map((descriptor, i) => ({ descriptor, diffId: diffIds[i] ?? '' })),
+        source: fromSource,
+        destDir: dest,
+        ...(signal ? { signal } : {}),
+        ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+      });
+      return {
+        ...target,
+        bubblewrap: { releaseDir: dest, mode: options.mode },
+        config,
+        blobs: [manifest.config.digest, ...manifest.layers.map((l) => l.digest)],
+      };
+    },
+
+    async discard(manifestDigest) {
+      await rm(releaseDir(manifestDigest), { recursive: true, force: true });
+    },
+
+    async gc(keep) {
+      const keepReleases = new Set(keep.map((r) => hexOf(r.manifestDigest)));
+      for (const name of await listDir(releaseRoot)) {
+        if (!keepReleases.has(name)) await rm(join(releaseRoot, name), { recursive: true, force: true });
+      }
+      await (await blobStore()).gc(...keep.map((r) => r.blobs));
+    },
+  };
+}
+
+export interface PullStagerOptions {
+  /** `registry/repository@<manifest digest>` for the Docker engine to pull by digest. */
+  imageRef: (manifestDigest: string) => string;
+}
+
+/**
+ * Docker staging: the engine pulls by digest itself (runtime.prepare), so only the small image
+ * config is read here for the record; nothing goes to the blob store.
+ */
+export function pullStager(options: PullStagerOptions): ReleaseStager {
+  return {
+    usesBlobStore: false,
+    held: async () => new Set<string>(),
+    async stage({ store, target, manifest, signal }): Promise<StagedRelease> {
+      const bytes = await readAll(await store.openBlob(manifest.config, signal ? { signal } : {}));
+      const { config } = parseImageConfig(bytes, manifest.layers, manifest.expectPlatform);
+      return {
+        ...target,
+        docker: { imageRef: options.imageRef(target.manifestDigest) },
+        config,
+        blobs: [manifest.config.digest, ...manifest.layers.map((l) => l.digest)],
+      };
+    },
+    discard: async () => undefined,
+    gc: async () => undefined,
+  };
+}
+
+function hexOf(digest: string): string {
+  const m = /^sha256:([a-f0-9]{64})$/.exec(digest);
+  if (m?.[1] === undefined) throw new MinerhaulError('E_DIGEST', `unsupported digest ${digest}`);
+  return m[1];
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  return readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  });
+}

@@ -1,0 +1,76 @@
+import { spawn } from 'node:child_process';
+import { MinerhaulError } from '@minerhaul/signing';
+import { systemClock } from './clock';
+import type { HealthDeps } from './health-spec';
+import { throwIfAborted } from './miner-state';
+
+const MAX_ATTEMPT_MS = 10_000;
+const OUTPUT_CAP = 4096;
+
+/**
+ * `exec`: `command` (argv, no shell) exits 0 on the host before `timeoutSeconds`, retried. It runs on the
+ * host, not in the sandbox, so it works the same for both runtimes (docs/decisions/0353).
+ */
+export async function checkExec(
+  command: string[],
+  timeoutSeconds: number,
+  deps: HealthDeps = {},
+): Promise<void> {
+  if (command.length === 0 || command[0] === '')
+    throw new MinerhaulError('E_CONFIG', 'health command is empty');
+  const clock = deps.clock ?? systemClock;
+  const interval = deps.intervalMs ?? 500;
+  const deadline = clock.now() + timeoutSeconds * 1000;
+  let last = 'no attempt made';
+  let attempts = 0;
+  for (;;) {
+    throwIfAborted(deps.signal);
+    const remaining = deadline - clock.now();
+    if (remaining <= 0) break;
+    attempts += 1;
+    const result = await runOnce(command, Math.max(1, Math.min(remaining, MAX_ATTEMPT_MS)), deps.signal);
+    if (result.code === 0) return;
+    last = `exit ${result.code ?? result.signal}: ${result.output.trim()}`;
+    const left = deadline - clock.now();
+    if (left <= 0) break;
+    await clock.sleep(Math.min(interval, left), deps.signal);
+  }
+  throw new MinerhaulError(
+    'E_HEALTH',
+    `health command ${command[0]} failed after ${attempts} attempts (${last})`,
+    {
+      details: { command, attempts, last },
+    },
+  );
+}
+
+function runOnce(
+  command: string[],
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<{ code: number | null; signal: string | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command[0] as string, command.slice(1), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+      signal,
+    });
+    let output = '';
+    const collect = (chunk: Buffer): void => {
+      if (output.length < OUTPUT_CAP) output += chunk.toString('utf8').slice(0, OUTPUT_CAP - output.length);
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'EACCES') {
+        reject(new MinerhaulError('E_CONFIG', `health command ${command[0]} cannot run: ${err.code}`));
+      } else if (err.name === 'AbortError') {
+        reject(signal?.reason ?? err);
+      } else {
+        resolve({ code: null, signal: null, output: err.message });
+      }
+    });
+    child.on('close', (code, sig) => resolve({ code, signal: sig, output }));
+  });
+}

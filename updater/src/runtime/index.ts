@@ -1,0 +1,11 @@
+export * from './miner-runtime';
+export * from './bwrap-args';
+export * from './bubblewrap-runtime';
+export * from './bwrap-self-test';
+export * from './supervisor-protocol';
+export { SupervisorClient, type SupervisorClientOptions } from './supervisor-client';
+export * from './container-spec';
+export * from './docker-labels';
+export * from './docker-pull';
+export * from './docker-image-load';
+export * from './docker-runtime';

@@ -1,0 +1,69 @@
+import { join } from 'node:path';
+import { type ImageStore, openStore } from '@minerhaul/registry-tools';
+import { createUpdateEngine, type UpdateEngine } from '@minerhaul/updater';
+import { startDockerd, type TestDockerd } from '../../../test/support/dockerd';
+import { startRegistry, type RunningRegistry } from '../../../test/support/registry';
+import { freePort, minerGet, waitForMinerVersion } from '../../../test/support/test-miner';
+import { makeTmpDir } from '../../../test/support/tmp-dir';
+import { publishMinerImage } from '../engine/miner-image';
+import { makeTestKeys, type TestKeys } from '../engine/release-fixtures';
+
+/** The engine end to end on a real Docker engine, pulling by digest from a real docker-registry. */
+describe('UpdateEngine on docker', () => {
+  const tmp = makeTmpDir('engine-docker-');
+  let dockerd: TestDockerd;
+  let registry: RunningRegistry;
+  let store: ImageStore;
+  let keys: TestKeys;
+  let port: number;
+  let engine: UpdateEngine;
+
+  beforeAll(async () => {
+    [dockerd, registry] = await Promise.all([startDockerd(), startRegistry()]);
+    store = openStore(`${registry.host}/miner:stable`);
+    keys = makeTestKeys();
+    port = await freePort();
+    engine = createUpdateEngine({
+      stateDir: join(tmp.path, 'state'),
+      source: { ref: `${registry.host}/miner:stable` },
+      trust: { keys: [keys.publicKeyText.split('\n')[1] ?? ''] },
+      runtime: { kind: 'docker', socketPath: dockerd.socketPath, containerName: 'engine-test' },
+      health: { kind: 'http', url: `http://127.0.0.1:${port}/health`, timeoutSeconds: 5 },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await dockerd?.stop();
+    await registry?.stop();
+    tmp.cleanup();
+  }, 60_000);
+
+  it('installs v1, then updates to v2 in place of it', async () => {
+    await publishMinerImage(store, { version: '1.0.0', port, keys, tag: 'stable' });
+    await expect(engine.check()).resolves.toMatchObject({
+      outcome: 'updated',
+      release: { version: '1.0.0' },
+    });
+    expect(await waitForMinerVersion(port, '1.0.0')).toBe('1.0.0');
+
+    await publishMinerImage(store, { version: '2.0.0', port, keys, tag: 'stable' });
+    await expect(engine.check()).resolves.toMatchObject({
+      outcome: 'updated',
+      release: { version: '2.0.0' },
+    });
+    expect(await waitForMinerVersion(port, '2.0.0')).toBe('2.0.0');
+    // Two miners never run together; the old container is kept (stopped) for rollback.
+    const ps = (await dockerd.docker(['ps', '-q'])).trim().split('\n');
+    expect(ps).toHaveLength(1);
+    expect(engine.status()).toMatchObject({ current: { version: '2.0.0' }, previous: { version: '1.0.0' } });
+  }, 120_000);
+
+  it('rolls a v3 that fails its health check back to v2, which serves afterwards (E_HEALTH)', async () => {
+    await publishMinerImage(store, { version: '3.0.0', port, keys, tag: 'stable', failHealth: true });
+    await expect(engine.check()).rejects.toMatchObject({ code: 'E_HEALTH' });
+    expect(await waitForMinerVersion(port, '2.0.0')).toBe('2.0.0');
+    expect((await minerGet(port, '/health'))?.status).toBe(200);
+    expect(engine.status()).toMatchObject({ current: { version: '2.0.0' }, rollbackCount: 1 });
+    expect((await dockerd.docker(['ps', '-q'])).trim().split('\n')).toHaveLength(1);
+  }, 120_000);
+});
