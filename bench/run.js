@@ -30,9 +30,13 @@ if (unknown.length > 0) {
 let failed = 0;
 for (const name of wanted.length > 0 ? wanted : all) {
   console.log(`\n=== bench/${name}`);
-  const r = spawnSync(process.execPath, ['-r', join(__dirname, 'ts-register.js'), join(__dirname, `${name}.ts`)], {
-    stdio: 'inherit',
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['-r', join(__dirname, 'ts-register.js'), join(__dirname, `${name}.ts`)],
+    {
+      stdio: 'inherit',
+    },
+  );
   if (r.status !== 0) failed += 1;
 }
 process.exit(failed === 0 ? 0 : 1);
