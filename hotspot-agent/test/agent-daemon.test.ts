@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentDaemon, formatStatus, readAgentStatus, type PostFn } from '@minerhaul/hotspot-agent';
 import { MinerhaulError } from '@minerhaul/signing';
@@ -174,6 +175,41 @@ describe('AgentDaemon', () => {
       const t = setup();
       writeFileSync(t.configPath, JSON.stringify({ stateDir: 1 }));
       await expect(t.open()).rejects.toMatchObject({ code: 'E_CONFIG' });
+    });
+  });
+
+  describe('when an accepted config change cannot be saved', () => {
+    it('refuses it with E_CONFIG (HTTP 409) on a read-only config file and changes nothing', async () => {
+      const tmp = makeTmpDir();
+      tmps.push(tmp);
+      // A read-only mount, as a container with /etc/minerhaul mounted :ro has (root ignores file modes).
+      const etc = join(tmp.path, 'etc');
+      mkdirSync(etc);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', etc]);
+      try {
+        const configPath = writeConfig(etc, baseConfig(tmp.path));
+        execFileSync('mount', ['-o', 'remount,ro', etc]);
+        const daemon = await AgentDaemon.open({
+          configPath,
+          engineFactory: scriptedFactory().factory,
+          cronTrigger: manualCron,
+        });
+        const before = readFileSync(configPath, 'utf8');
+        const changed = {
+          ...baseConfig(tmp.path),
+          defaultSource: { ref: '127.0.0.1:5000/other/miner:stable' },
+        };
+        const refusal = await daemon.applyConfig(changed).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        expect(refusal).toBeInstanceOf(MinerhaulError);
+        expect(refusal).toMatchObject({ code: 'E_CONFIG', details: { httpStatus: 409 } });
+        expect(readFileSync(configPath, 'utf8')).toBe(before);
+        expect(daemon.snapshot().source).not.toMatchObject({ ref: '127.0.0.1:5000/other/miner:stable' });
+      } finally {
+        execFileSync('umount', [etc]);
+      }
     });
   });
 });

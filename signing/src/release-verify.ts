@@ -14,6 +14,11 @@ export interface VerifyReleaseInput {
   expect: { repository: string; digest: string; channel: string };
   /** Sequence of the installed release, when there is one (anti-rollback). */
   installedSequence?: number;
+  /**
+   * Digest of the installed release: a statement with the installed sequence must name it, or two
+   * statements sharing a sequence could swap releases back and forth (mix-and-match).
+   */
+  installedDigest?: string;
   /** When given, a statement whose minAgentVersion is newer is refused with E_INCOMPATIBLE. */
   agentVersion?: string;
   now?: Date;
@@ -45,6 +50,24 @@ export function verifyRelease(input: VerifyReleaseInput): ReleaseStatement {
       'E_ROLLBACK',
       `statement sequence ${statement.sequence} is lower than the installed ${input.installedSequence}`,
       { details: { sequence: statement.sequence, installedSequence: input.installedSequence } },
+    );
+  }
+  if (
+    input.installedSequence !== undefined &&
+    input.installedDigest !== undefined &&
+    statement.sequence === input.installedSequence &&
+    statement.digest !== input.installedDigest
+  ) {
+    throw new MinerhaulError(
+      'E_ROLLBACK',
+      `statement sequence ${statement.sequence} is already installed with another digest; a new release needs a higher sequence`,
+      {
+        details: {
+          sequence: statement.sequence,
+          installedDigest: input.installedDigest,
+          digest: statement.digest,
+        },
+      },
     );
   }
   const now = input.now ?? new Date();

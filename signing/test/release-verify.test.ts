@@ -62,6 +62,17 @@ describe('verifyRelease', () => {
     });
   });
 
+  describe('when the sequence equals the installed one', () => {
+    it('accepts the installed digest itself, and refuses another digest with E_ROLLBACK (mix-and-match)', () => {
+      expect(codeOf(() => verify(release(), { installedDigest: DIGEST }))).toBe('no error');
+      const otherInstalled = `sha256:${'ab'.repeat(32)}`;
+      expect(codeOf(() => verify(release(), { installedDigest: otherInstalled }))).toBe('E_ROLLBACK');
+      expect(codeOf(() => verify(release({ sequence: 6 }), { installedDigest: otherInstalled }))).toBe(
+        'no error',
+      );
+    });
+  });
+
   describe('when expires has passed', () => {
     it('refuses with E_EXPIRED, from the expiry instant on', () => {
       expect(codeOf(() => verify(release(), { now: new Date('2026-06-01T00:00:00Z') }))).toBe('E_EXPIRED');

@@ -224,7 +224,7 @@ export class AgentDaemon {
       const wiring = await buildWiring(this.options, nextRaw, config, this.clock, this.deviceId, {
         daemon: this,
       });
-      await atomicWriteFile(this.options.configPath, JSON.stringify(nextRaw, null, 2) + '\n');
+      await saveConfigFile(this.options.configPath, nextRaw);
       this.wiring = wiring;
       this.status.source = sourceView(config);
       if (this.running) {
@@ -376,13 +376,19 @@ export class AgentDaemon {
     if (fleet === undefined) return;
     const interval = (fleet.heartbeatSeconds ?? CONFIG_DEFAULTS.heartbeatSeconds) * 1000;
     let cancel: () => void = () => undefined;
+    // A report still in flight when the heartbeat is stopped must not arm the next beat.
+    let stopped = false;
     const beat = (): void => {
+      if (stopped) return;
       cancel = this.clock.setTimer(() => {
         void this.report().finally(beat);
       }, interval);
     };
     beat();
-    this.stopHeartbeat = () => cancel();
+    this.stopHeartbeat = () => {
+      stopped = true;
+      cancel();
+    };
   }
 
   private async persist(): Promise<void> {
@@ -450,4 +456,26 @@ async function buildWiring(
 
 function fail(): never {
   throw new Error('agent engine hook called before the daemon was ready');
+}
+
+/** Saves an accepted config change; a file that cannot be written is the owner's setup, not a bug. */
+async function saveConfigFile(path: string, config: AgentConfig): Promise<void> {
+  try {
+    await atomicWriteFile(path, JSON.stringify(config, null, 2) + '\n');
+  } catch (err) {
+    const errno = (err as NodeJS.ErrnoException).code;
+    if (errno === 'ENOSPC') {
+      throw new MinerhaulError('E_NO_SPACE', `no space left to save ${path}; nothing was changed`, {
+        cause: err,
+      });
+    }
+    if (errno === 'EROFS' || errno === 'EACCES' || errno === 'EPERM') {
+      throw new MinerhaulError(
+        'E_CONFIG',
+        `cannot save ${path} (${errno}): mount or make it writable to change settings through the API; nothing was changed`,
+        { cause: err, details: { httpStatus: 409 } },
+      );
+    }
+    throw err;
+  }
 }

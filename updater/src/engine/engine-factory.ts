@@ -125,6 +125,7 @@ function makeRuntime(input: CreateUpdateEngineInput): {
         dataDir: r.dataDir ?? join(input.stateDir, 'data'),
         ...(user ? { user } : {}),
         ...(r.bwrapPath ? { bwrapPath: r.bwrapPath } : {}),
+        ...(r.env ? { env: envEntries(r.env) } : {}),
       }),
       stager: blobStoreStager({ stateDir: input.stateDir, mode: r.mode ?? 'slim' }),
     };
@@ -144,11 +145,15 @@ function makeRuntime(input: CreateUpdateEngineInput): {
     runtime: new DockerRuntime({
       ...(r.socketPath ? { socketPath: r.socketPath } : {}),
       ...(r.containerName ? { namePrefix: r.containerName } : {}),
-      ...(r.env ? { settings: { env: Object.entries(r.env).map(([k, v]) => `${k}=${v}`) } } : {}),
+      ...(r.env ? { settings: { env: envEntries(r.env) } } : {}),
       ...(credentials ? { credentials: () => ({ ...credentials, serveraddress: ref.registry }) } : {}),
     }),
     stager: pullStager({ imageRef: (manifestDigest) => `${repoRef}@${manifestDigest}` }),
   };
+}
+
+function envEntries(env: Record<string, string>): string[] {
+  return Object.entries(env).map(([key, value]) => `${key}=${value}`);
 }
 
 function makeHealth(

@@ -23,6 +23,8 @@ export interface VerifyRequest {
   digest: string;
   /** Anti-rollback: the sequence of the installed release, if any. */
   installedSequence?: number;
+  /** The installed release's digest: the same sequence must not name another digest. */
+  installedDigest?: string;
   now: Date;
   signal?: AbortSignal;
 }

@@ -31,13 +31,21 @@ export function statementVerifier(options: StatementVerifierOptions): ReleaseVer
     );
   }
   return {
-    async verify({ store, digest, installedSequence, now, signal }): Promise<VerifiedStatement> {
+    async verify({
+      store,
+      digest,
+      installedSequence,
+      installedDigest,
+      now,
+      signal,
+    }): Promise<VerifiedStatement> {
       const fetched = await fetchReleaseStatements(store, digest, signal);
       const { statement } = verifyReleaseStatements(fetched, {
         trustedKeys: options.trustedKeys,
         threshold: options.threshold,
         expect: { repository: options.identity ?? store.repository, digest, channel: options.channel },
         ...(installedSequence !== undefined ? { installedSequence } : {}),
+        ...(installedDigest !== undefined ? { installedDigest } : {}),
         agentVersion: options.agentVersion ?? MINERHAUL_VERSION,
         now,
       });

@@ -184,7 +184,7 @@ export class UpdateEngine {
     const statement = await o.verifier.verify({
       store: o.store,
       digest,
-      ...(sameStream ? { installedSequence: current.sequence } : {}),
+      ...(sameStream ? { installedSequence: current.sequence, installedDigest: current.digest } : {}),
       now: this.now(),
       ...(signal ? { signal } : {}),
     });

@@ -29,6 +29,8 @@ export interface BubblewrapRuntimeOptions {
   user?: { uid: number; gid: number };
   /** Host devices bound into the sandbox when present (serial ports, GPIO). */
   devices?: string[];
+  /** The owner's environment (`KEY=VALUE`), set after the image's own so it wins, as Docker does. */
+  env?: string[];
   backoff?: { initialMs: number; maxMs: number; resetAfterMs: number };
   /** SIGTERM → SIGKILL grace when stopping the miner. */
   stopGraceMs?: number;
@@ -99,7 +101,7 @@ export class BubblewrapRuntime implements MinerRuntime {
     const args = buildBwrapArgs({
       mode: staged.mode,
       releaseDir: staged.releaseDir,
-      config: release.config,
+      config: { ...release.config, env: [...release.config.env, ...(this.options.env ?? [])] },
       dataDir: this.options.dataDir,
       dataMount,
       slimPrefix: this.options.slimPrefix,

@@ -9,6 +9,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { entryComponents } from './entry-path';
+import { ParallelWriter, writeSmallFile } from './parallel-writer';
 import { lstatOrUndefined, RootResolver } from './root-resolver';
 import type { TarEntry, TarReader } from './tar-reader';
 import { unsafeArchive } from './unpack-errors';
@@ -44,6 +45,10 @@ const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE = '.wh..wh..opq';
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const MAX_SKIPPED_LISTED = 100;
+/** Files up to this size whose data is already in memory are written concurrently. */
+const PARALLEL_MAX = 1024 * 1024;
+/** Concurrent small-file writes (libuv's pool has 4 threads, shared with zlib). */
+const PARALLEL_WRITES = 8;
 /** Read once (Node has no side-effect-free getter); lets most files skip an fchmod after open. */
 const UMASK = process.umask();
 
@@ -57,10 +62,15 @@ const UMASK = process.umask();
 export class LayerApplier {
   readonly stats: ApplyStats = { entries: 0, bytesWritten: 0, skipped: [], droppedXattrs: 0, whiteouts: 0 };
   private readonly resolver: RootResolver;
+  private readonly writer = new ParallelWriter(PARALLEL_WRITES);
+  /** Targets of queued writes: resolving a path through one of them waits for the writes first. */
+  private readonly queued = new Set<string>();
   /** Real paths written by this layer: whiteouts never hide them (they only hide lower layers). */
   private readonly written = new Set<string>();
   /** Real directories with something written by this layer below them. */
   private readonly writtenAncestors = new Set<string>();
+  /** Set once anything was removed: only then can a recorded directory path go through a symlink. */
+  private treeChanged = false;
   /** Directory modes and mtimes applied after the layer, by real path. */
   private readonly dirMeta = new Map<string, { mode: number; mtime: number }>();
   /** Non-root unpacking needs owner rwx on directories to fill them; root does not. */
@@ -70,7 +80,10 @@ export class LayerApplier {
     readonly root: string,
     private readonly options: LayerApplierOptions,
   ) {
-    this.resolver = new RootResolver(root, { onCreateDir: (p) => this.chown(p) });
+    this.resolver = new RootResolver(root, {
+      onCreateDir: (p) => this.chown(p),
+      beforeLstat: (p) => (this.queued.has(p) ? this.drain() : undefined),
+    });
   }
 
   /** Applies one entry; its body is consumed from `reader`. */
@@ -106,6 +119,14 @@ export class LayerApplier {
     if (this.written.has(target) && !(entry.kind === 'dir' && (await isDir(target)))) {
       throw unsafeArchive('duplicate entry in one layer (IS layer.md forbids it)', { path: entry.path });
     }
+    const small = entry.kind === 'file' && entry.size <= PARALLEL_MAX ? reader.takeBufferedBody() : undefined;
+    if (small !== undefined) {
+      await this.queueSmallFile(target, entry, small);
+      this.markWritten(target);
+      return;
+    }
+    // Anything else may change the tree or depend on queued files (hard links): queue empties first.
+    await this.drain();
     switch (entry.kind) {
       case 'dir':
         await this.applyDir(parts, target, entry);
@@ -125,10 +146,11 @@ export class LayerApplier {
 
   /** Applies deferred directory modes and mtimes (after the layer, as containerd does). */
   async finish(): Promise<void> {
+    await this.drain();
     for (const [path, meta] of this.dirMeta) {
       // chmod and utimes follow symlinks: apply them only where the path still is the directory
       // it was (no component replaced by a symlink later in the layer).
-      if ((await fsp.realpath(path).catch(() => undefined)) !== path) continue;
+      if (this.treeChanged && (await fsp.realpath(path).catch(() => undefined)) !== path) continue;
       await fsp.chmod(path, (meta.mode & 0o777) | this.dirModeFloor);
       await fsp.utimes(path, meta.mtime, meta.mtime);
     }
@@ -138,13 +160,52 @@ export class LayerApplier {
     if (this.stats.skipped.length < MAX_SKIPPED_LISTED) this.stats.skipped.push({ path, reason });
   }
 
+  /** Waits for queued writes (failing with the first error). */
+  async drain(): Promise<void> {
+    if (this.writer.pending === 0 && this.queued.size === 0) return;
+    await this.writer.drain();
+    this.queued.clear();
+  }
+
+  /** After a failure: lets queued writes finish so nothing is written after the caller cleans up. */
+  async settle(): Promise<void> {
+    await this.writer.settle();
+  }
+
+  private async queueSmallFile(target: string, entry: TarEntry, data: Buffer): Promise<void> {
+    const mode = entry.mode & 0o777; // setuid, setgid and sticky stripped (§5.5 item 11)
+    this.queued.add(target);
+    await this.writer.submit(() =>
+      writeSmallFile({
+        path: target,
+        data,
+        mode,
+        mtime: entry.mtime,
+        flags: CREATE_FLAGS,
+        chmod: (mode & ~UMASK) !== mode,
+        owner: this.options.owner,
+        replace: async (p) => {
+          const st = await lstatOrUndefined(p);
+          if (st !== undefined) await this.remove(p, st.isDirectory() || st.isSymbolicLink());
+        },
+      }),
+    );
+    const r = this.counted(data.length);
+    if (r !== undefined) await r;
+  }
+
   private async applyDir(parts: string[], target: string, entry: TarEntry): Promise<void> {
-    const st = await lstatOrUndefined(target);
-    if (st === undefined || !st.isDirectory()) {
+    if (!(await tryCreate(() => fsp.mkdir(target, 0o700)))) {
+      const st = await lstatOrUndefined(target);
+      if (st?.isDirectory()) {
+        this.resolver.remember(parts, target); // existing directory: only its metadata changes
+        this.dirMeta.set(target, { mode: entry.mode, mtime: entry.mtime });
+        return;
+      }
       if (st !== undefined) await this.remove(target, st.isSymbolicLink());
       await fsp.mkdir(target, 0o700);
-      await this.chown(target);
     }
+    await this.chown(target);
     this.resolver.remember(parts, target);
     this.dirMeta.set(target, { mode: entry.mode, mtime: entry.mtime });
   }
@@ -158,9 +219,9 @@ export class LayerApplier {
     });
     const file = fd as number;
     try {
-      // Data is written with synchronous calls straight from the decompressor's buffers: the
-      // decompressor keeps running on the thread pool meanwhile (as gzip runs beside GNU tar),
-      // and a thread-pool round trip per file or per chunk would cost more than the write.
+      // Files too big to be in memory at once are written with synchronous calls straight from
+      // the decompressor's buffers (1 MiB each): the decompressor keeps running on the thread pool
+      // meanwhile, and a pool round trip per chunk would cost more than the write.
       const buffered = reader.takeBufferedBody();
       if (buffered !== undefined) {
         writeAllSync(file, buffered);
@@ -229,6 +290,7 @@ export class LayerApplier {
 
   /** After a directory or symlink is removed: no cached resolution or pending metadata may go through it. */
   private forget(path: string): void {
+    this.treeChanged = true;
     this.resolver.invalidate();
     const prefix = `${path}/`;
     for (const p of this.dirMeta.keys()) if (p === path || p.startsWith(prefix)) this.dirMeta.delete(p);

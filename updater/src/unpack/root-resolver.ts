@@ -7,6 +7,8 @@ export const MAX_SYMLINK_HOPS = 40;
 export interface ResolverOptions {
   /** Called for each directory the resolver creates (so the caller can chown it). */
   onCreateDir?: (path: string) => Promise<void>;
+  /** Called before a component is examined (lets queued writes to that path land first). */
+  beforeLstat?: (path: string) => Promise<void> | undefined;
 }
 
 /**
@@ -57,6 +59,8 @@ export class RootResolver {
         continue;
       }
       const real = joinReal(this.root, resolved, part);
+      const waiting = this.options.beforeLstat?.(real);
+      if (waiting !== undefined) await waiting;
       const st = await lstatOrUndefined(real);
       if (st === undefined) {
         if (!create) return undefined;

@@ -54,7 +54,10 @@ export interface UnpackLayerResult {
  * directory on any failure (unpackImage does).
  */
 export async function unpackLayer(stream: Readable, opts: UnpackLayerOptions): Promise<UnpackLayerResult> {
-  const root = await realpath(opts.destDir);
+  const root = await realpath(opts.destDir).catch((err: unknown) => {
+    stream.destroy();
+    throw new MinerhaulError('E_CONFIG', `unpack destination ${opts.destDir} does not exist`, { cause: err });
+  });
   if (root === '/') throw new MinerhaulError('E_CONFIG', 'refusing to unpack a layer onto /');
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_LAYER_BYTES;
   const maxRatio = opts.maxRatio ?? DEFAULT_MAX_RATIO;
@@ -65,6 +68,7 @@ export async function unpackLayer(stream: Readable, opts: UnpackLayerOptions): P
   // Errors raised by the source or the applier: the pipeline also destroys the decompressor with
   // them, so they must not be mistaken for a corrupt stream.
   const foreignErrors = new Set<unknown>();
+  let applier: LayerApplier | undefined;
   try {
     // Peek at the first bytes for the magic-number check, then replay them.
     const head: Buffer[] = [];
@@ -95,11 +99,12 @@ export async function unpackLayer(stream: Readable, opts: UnpackLayerOptions): P
         await iterator.return?.();
       }
     };
-    const applier = new LayerApplier(root, {
+    const layerApplier = new LayerApplier(root, {
       owner: opts.owner,
       maxEntries: opts.maxEntries ?? DEFAULT_MAX_ENTRIES,
       onWritten: opts.onWritten,
     });
+    applier = layerApplier;
     let diffId = '';
     let uncompressedBytes = 0;
     const consume = async (tar: AsyncIterable<Buffer>): Promise<void> => {
@@ -128,9 +133,9 @@ export async function unpackLayer(stream: Readable, opts: UnpackLayerOptions): P
         opts.signal?.throwIfAborted();
         const entry = await reader.next();
         if (entry === undefined) break;
-        await applier.apply(entry, reader);
+        await layerApplier.apply(entry, reader);
       }
-      await applier.finish();
+      await layerApplier.finish();
       diffId = await reader.finish();
       uncompressedBytes = reader.bytesRead;
     };
@@ -151,16 +156,17 @@ export async function unpackLayer(stream: Readable, opts: UnpackLayerOptions): P
     }
     return {
       diffId,
-      bytesWritten: applier.stats.bytesWritten,
-      entries: applier.stats.entries,
+      bytesWritten: layerApplier.stats.bytesWritten,
+      entries: layerApplier.stats.entries,
       compression,
       compressedBytes,
       uncompressedBytes,
-      skipped: applier.stats.skipped,
-      droppedXattrs: applier.stats.droppedXattrs,
+      skipped: layerApplier.stats.skipped,
+      droppedXattrs: layerApplier.stats.droppedXattrs,
     };
   } catch (err) {
     stream.destroy();
+    await applier?.settle(); // no queued write may land after the caller removes the directory
     if (err === decompressError && err !== undefined) {
       throw unsafeArchive(`corrupt ${compression} stream`, { reason: (err as Error).message });
     }
