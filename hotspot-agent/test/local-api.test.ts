@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { AgentDaemon, OWNER_HEADERS, signOwnerRequest } from '@minerhaul/hotspot-agent';
 import { makeTmpDir } from '../../test/support/tmp-dir';
 import { baseConfig, makeOwnerKey, release, scriptedFactory, writeConfig } from './helpers/agent-fixtures';
@@ -164,6 +165,29 @@ describe('local API', () => {
   describe('an unknown endpoint', () => {
     it('returns 404', async () => {
       expect((await fetch(`${base}/v1/nope`)).status).toBe(404);
+    });
+  });
+
+  describe('a request through a foreign host name (DNS rebinding)', () => {
+    const getWithHost = (host: string): Promise<{ status: number; body: string }> =>
+      new Promise((resolve, reject) => {
+        const req = request(`${base}/v1/status`, { headers: { host } }, (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+
+    it('is refused with 403 E_AUTH, while IP literals and localhost are served', async () => {
+      const port = new URL(base).port;
+      const foreign = await getWithHost(`attacker.example:${port}`);
+      expect(foreign.status).toBe(403);
+      expect(JSON.parse(foreign.body).error.code).toBe('E_AUTH');
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]) {
+        expect((await getWithHost(host)).status).toBe(200);
+      }
     });
   });
 });

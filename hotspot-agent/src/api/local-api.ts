@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { NextFunction, Request, Response } from 'express';
 import type { AgentDaemon } from '../daemon/agent-daemon';
@@ -29,6 +29,27 @@ export interface LocalApi {
 type Handler = (req: Request, res: Response) => Promise<void>;
 
 /**
+ * DNS-rebinding guard: a web page on the hotspot's browser reaches 127.0.0.1 through a name of its own,
+ * so only IP literals and `localhost` are accepted as Host.
+ */
+function refuseForeignHost(req: Request, res: Response, next: NextFunction): void {
+  const host = (req.headers.host ?? '')
+    .replace(/:\d+$/, '')
+    .replace(/^\[(.*)\]$/, '$1')
+    .toLowerCase();
+  if (host === 'localhost' || isIP(host) !== 0) {
+    next();
+    return;
+  }
+  res.status(403).json({
+    error: {
+      code: 'E_AUTH',
+      message: `Host '${host}' refused: use an IP address or localhost (DNS rebinding guard)`,
+    },
+  });
+}
+
+/**
  * The owner's local API (express, loaded only when api.listen is set). Routes are thin: they call the
  * daemon; one error middleware maps codes to HTTP statuses. Reads are open to local processes;
  * changes to source, TLS, trust and the rest need an owner signature (config-patch.ts).
@@ -42,6 +63,7 @@ export function createLocalApiApp(
   const nonces = new NonceStore(join(agentDir(daemon.config.stateDir), 'owner-nonces.json'));
   const app = express();
   app.disable('x-powered-by');
+  app.use(refuseForeignHost);
   app.use(express.json({ limit: '64kb', strict: true, type: () => true }));
   const route =
     (handler: Handler) =>
