@@ -4,6 +4,8 @@ import { type FetchedReleaseStatement, fetchReleaseStatements } from '../stateme
 
 /** Tags that are not releases: referrers fallback indexes and cosign's signature tags. */
 const NON_RELEASE_TAG = /^sha(256|512)-[a-f0-9]+(\.(sig|att|sbom))?$/;
+/** A referrers fallback tag names the digest whose statements it lists (distribution-spec). */
+const FALLBACK_TAG = /^(sha256|sha512)-([a-f0-9]+)$/;
 
 /** Bound on tags scanned: a release repository has far fewer; beyond it numbering needs --sequence. */
 const MAX_TAGS = 1000;
@@ -19,8 +21,15 @@ export async function highestSequence(
   channel: string,
   signal?: AbortSignal,
 ): Promise<number> {
-  const tags = (await store.listTags(signal)).filter((t) => !NON_RELEASE_TAG.test(t)).slice(0, MAX_TAGS);
+  const allTags = await store.listTags(signal);
+  const tags = allTags.filter((t) => !NON_RELEASE_TAG.test(t)).slice(0, MAX_TAGS);
   const digests = new Set<string>();
+  // Images whose tag has moved on (v1 once on `stable`) still carry their statements: their fallback
+  // tags lead to them, so a release pushed onto a moving tag still gets a higher sequence.
+  for (const tag of allTags) {
+    const m = FALLBACK_TAG.exec(tag);
+    if (m) digests.add(`${m[1]}:${m[2]}`);
+  }
   for (const tag of tags) {
     const d = await store.resolve(tag, signal);
     if (d !== undefined) digests.add(d.digest);

@@ -52,6 +52,15 @@ describe('sign and verify', () => {
       const other = await signImage(store, { reference: 'stable', channel: 'beta', secretKey: alice.secret });
       expect(other.statement.sequence).toBe(1);
     });
+
+    it('returns the next sequence even when the channel tag moved and the old release is untagged', async () => {
+      const store = layout('moved');
+      await buildTestImage(store, tmp.path, '1.0.0', 'stable');
+      await signImage(store, { reference: 'stable', secretKey: alice.secret });
+      await buildTestImage(store, tmp.path, '1.1.0', 'stable');
+      const second = await signImage(store, { reference: 'stable', secretKey: alice.secret });
+      expect(second.statement.sequence).toBe(2);
+    });
   });
 
   describe('when two maintainers sign independently', () => {

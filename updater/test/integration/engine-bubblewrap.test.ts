@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type ImageStore, openStore, storeReleaseStatement } from '@minerhaul/registry-tools';
+import { type ImageStore, openStore, signImage, storeReleaseStatement } from '@minerhaul/registry-tools';
 import { createStatement, encodeStatement, signMessage } from '@minerhaul/signing';
 import { BubblewrapRuntime, createUpdateEngine, type UpdateEngine } from '@minerhaul/updater';
 import { startLyingProxy, type LyingProxy } from '../../../test/support/lying-proxy';
@@ -141,6 +141,47 @@ describe('UpdateEngine on bubblewrap', () => {
     expect(proxy.requests.some((r) => r.path.endsWith(`/manifests/${built.manifests[0]?.digest}`))).toBe(
       false,
     );
+    expect(await waitForMinerVersion(port, '2.0.0')).toBe('2.0.0');
+  });
+
+  /** Publishes an unsigned release on `stable`, signs it as told, and returns its layer digests. */
+  async function publishSigned(version: string, sign: Parameters<typeof signImage>[1]): Promise<string[]> {
+    const built = await publishMinerImage(store, { version, port, tag: 'stable' });
+    await signImage(store, sign);
+    const manifest = await store.getManifest(built.manifests[0]?.digest ?? '');
+    return (
+      JSON.parse(manifest?.bytes.toString('utf8') ?? '{}') as { layers: Array<{ digest: string }> }
+    ).layers.map((l) => l.digest);
+  }
+
+  it('refuses a validly signed release with a lower sequence (E_ROLLBACK) before fetching any layer', async () => {
+    const installed = engine.status().current?.sequence ?? 0;
+    expect(installed).toBeGreaterThan(1);
+    const layers = await publishSigned('5.0.0', {
+      reference: 'stable',
+      secretKey: keys.secretKey,
+      channel: 'stable',
+      sequence: installed - 1,
+    });
+    proxy.requests.length = 0;
+    await expect(engine.check()).rejects.toMatchObject({ code: 'E_ROLLBACK' });
+    for (const layer of layers) expect(blobGets()).not.toContain(layer);
+    expect(await waitForMinerVersion(port, '2.0.0')).toBe('2.0.0');
+  });
+
+  it('refuses a validly signed but expired release (E_EXPIRED, freeze attack) before fetching any layer', async () => {
+    const signedAt = new Date('2020-01-01T00:00:00Z');
+    const layers = await publishSigned('6.0.0', {
+      reference: 'stable',
+      secretKey: keys.secretKey,
+      channel: 'stable',
+      sequence: 600,
+      now: signedAt,
+      expires: new Date('2020-01-08T00:00:00Z'),
+    });
+    proxy.requests.length = 0;
+    await expect(engine.check()).rejects.toMatchObject({ code: 'E_EXPIRED' });
+    for (const layer of layers) expect(blobGets()).not.toContain(layer);
     expect(await waitForMinerVersion(port, '2.0.0')).toBe('2.0.0');
   });
 });
