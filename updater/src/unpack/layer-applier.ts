@@ -105,6 +105,7 @@ export class LayerApplier {
     const name = parts[parts.length - 1] as string;
     const parentParts = parts.slice(0, -1);
     if (name.startsWith(WHITEOUT_PREFIX)) {
+      await this.drain(); // removals never run beside queued writes
       await this.whiteout(parentParts, name, entry);
       return;
     }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
@@ -190,6 +190,32 @@ describe('fetchAndUnpack', () => {
       ).rejects.toMatchObject({ code: 'E_UNSAFE_ARCHIVE' });
       expect(readdirSync(join(tmp.path, 'releases'))).toEqual([]);
       expect(existsSync(join(tmp.path, 'escape'))).toBe(false);
+    });
+  });
+
+  describe('when a held layer rotted on disk', () => {
+    it('refuses it (E_DIGEST), discards the release and forgets the blob so it is fetched again', async () => {
+      const store = await BlobStore.open(join(tmp.path, 'store'));
+      const a = makeLayer([{ name: 'opt/miner/bin/miner', data: 'v1 miner binary' }], false);
+      const reg = registry([a]);
+      await fetchAndUnpack({
+        store,
+        layers: [a],
+        source: reg.source,
+        destDir: join(tmp.path, 'releases', 'v1'),
+      });
+      const rotten = Buffer.from(a.blob);
+      rotten[515] = (rotten[515] as number) ^ 0x01;
+      writeFileSync(store.blobPath(a.descriptor.digest), rotten);
+      const dest = join(tmp.path, 'releases', 'v1-again');
+      await expect(
+        fetchAndUnpack({ store, layers: [a], source: reg.source, destDir: dest }),
+      ).rejects.toMatchObject({ code: 'E_DIGEST' });
+      expect(existsSync(dest)).toBe(false);
+      expect(await store.has(a.descriptor.digest)).toBe(false);
+      const again = await fetchAndUnpack({ store, layers: [a], source: reg.source, destDir: dest });
+      expect(again.fromStore).toEqual([false]);
+      expect(reg.requests).toHaveLength(2);
     });
   });
 

@@ -172,6 +172,33 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'hard link to a symlink pointing at the host links the symlink itself, never its target',
+    layers: () => [
+      [
+        { name: 's', type: '2', linkName: '/etc/passwd' },
+        { name: 'h', type: '1', linkName: 's' },
+      ],
+    ],
+    expect: (r) => {
+      expect(lstatSync(join(r, 'h')).isSymbolicLink()).toBe(true);
+      expect(lstatSync(join(r, 'h')).ino).toBe(lstatSync(join(r, 's')).ino);
+    },
+  },
+  {
+    name: 'a later write to a hard-linked name replaces it instead of writing into the shared inode',
+    layers: () => [
+      [
+        { name: 'f', data: 'original' },
+        { name: 'h', type: '1', linkName: 'f' },
+      ],
+      [{ name: 'h', data: 'changed' }],
+    ],
+    expect: (r) => {
+      expect(readFileSync(join(r, 'f'), 'utf8')).toBe('original');
+      expect(readFileSync(join(r, 'h'), 'utf8')).toBe('changed');
+    },
+  },
+  {
     name: 'hard link to a directory',
     layers: () => [
       [

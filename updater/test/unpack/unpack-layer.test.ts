@@ -150,6 +150,25 @@ describe('unpackLayer', () => {
       expect(readFileSync(join(root, 'y'), 'utf8')).toBe('now a file');
     });
 
+    it('replaces many lower-layer files, symlinks and directories written concurrently', async () => {
+      const lower: TarSpec[] = [];
+      const upper: TarSpec[] = [];
+      for (let i = 0; i < 60; i += 1) {
+        if (i % 3 === 0) lower.push({ name: `d/n${i}`, data: `old ${i}` });
+        else if (i % 3 === 1) lower.push({ name: `d/n${i}`, type: '2', linkName: '/etc' });
+        else lower.push({ name: `d/n${i}/child`, data: 'old child' });
+        upper.push({ name: `d/n${i}`, data: `new ${i}`, mode: 0o640 });
+      }
+      await apply(layer(lower));
+      const result = await apply(layer(upper));
+      for (let i = 0; i < 60; i += 1) {
+        expect(lstatSync(join(root, `d/n${i}`)).isFile()).toBe(true);
+        expect(readFileSync(join(root, `d/n${i}`), 'utf8')).toBe(`new ${i}`);
+        expect(statSync(join(root, `d/n${i}`)).mode & 0o777).toBe(0o640);
+      }
+      expect(result.entries).toBe(60);
+    });
+
     it('keeps a directory and its children when a later layer redefines it, changing only its metadata', async () => {
       await apply(
         layer([
@@ -258,13 +277,14 @@ describe('unpackLayer', () => {
           { name: 'd/', type: '5', uid: 0 },
           { name: 'd/f', data: 'x', uid: 0 },
           { name: 'd/big', data: Buffer.alloc(300_000), uid: 5 },
+          { name: 'd/huge', data: Buffer.alloc(2 * 1024 * 1024 + 1), uid: 5 },
           { name: 'd/l', type: '2', linkName: 'f' },
           { name: 'implicit/f', data: 'y' },
         ]),
         TAR,
         { owner: { uid: 4321, gid: 4322 } },
       );
-      for (const p of ['d', 'd/f', 'd/big', 'implicit', 'implicit/f']) {
+      for (const p of ['d', 'd/f', 'd/big', 'd/huge', 'implicit', 'implicit/f']) {
         expect([p, statSync(join(root, p)).uid, statSync(join(root, p)).gid]).toEqual([p, 4321, 4322]);
       }
       expect(lstatSync(join(root, 'd/l')).uid).toBe(4321);
@@ -353,6 +373,12 @@ describe('unpackLayer', () => {
           ]),
         ),
       ).rejects.toMatchObject({ code: 'E_UNSAFE_ARCHIVE' });
+    });
+
+    it('refuses a destination that does not exist (E_CONFIG)', async () => {
+      await expect(apply(layer([]), TAR, { destDir: join(root, 'missing') })).rejects.toMatchObject({
+        code: 'E_CONFIG',
+      });
     });
 
     it('stops when aborted', async () => {
