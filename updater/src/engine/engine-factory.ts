@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   type Credentials,
   type OpenStoreOptions,
@@ -7,6 +7,7 @@ import {
 } from '@minerhaul/registry-tools';
 import { MinerhaulError, type PublicKey, loadPublicKey } from '@minerhaul/signing';
 import type { HealthSpec } from '../health/health-spec';
+import type { ContainerSettings } from '../runtime/container-spec';
 import type { EngineEvent } from './engine-events';
 import { hostPlatform, platformSelector } from './image-fetch';
 import type { EngineRuntime, HealthCheck, ReleaseStager, VerifiedStatement } from './ports';
@@ -145,10 +146,23 @@ function makeRuntime(input: CreateUpdateEngineInput): {
     runtime: new DockerRuntime({
       ...(r.socketPath ? { socketPath: r.socketPath } : {}),
       ...(r.containerName ? { namePrefix: r.containerName } : {}),
-      ...(r.env ? { settings: { env: envEntries(r.env) } } : {}),
+      ...(r.env || r.dataDir ? { settings: dockerSettings(r.env, r.dataDir) } : {}),
       ...(credentials ? { credentials: () => ({ ...credentials, serveraddress: ref.registry }) } : {}),
     }),
     stager: pullStager({ imageRef: (manifestDigest) => `${repoRef}@${manifestDigest}` }),
+  };
+}
+
+/** The miner's persistent data directory is bound where the bubblewrap runtime mounts it too. */
+const MINER_DATA_MOUNT = '/var/lib/miner';
+
+function dockerSettings(
+  env: Record<string, string> | undefined,
+  dataDir: string | undefined,
+): ContainerSettings {
+  return {
+    ...(env ? { env: envEntries(env) } : {}),
+    ...(dataDir ? { binds: [`${resolve(dataDir)}:${MINER_DATA_MOUNT}`] } : {}),
   };
 }
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { DigestVerifier } from '@minerhaul/registry-tools';
 import { isMinerhaulError, MinerhaulError } from '@minerhaul/signing';
 import { fsyncDir } from '../unpack/unpack-image';
 import { mapFsError } from '../unpack/unpack-errors';
@@ -241,6 +242,11 @@ export class BlobStore {
     let writing: Promise<unknown> = Promise.resolve();
     try {
       remote = await source(blob, have, options.signal);
+      // Hash each byte once (docs/decisions/0900): a fresh download whose stream is the registry
+      // client's own DigestVerifier for this very digest and size already fails with E_DIGEST before
+      // its end on any mismatch, so the store's hash would only repeat it. Resumed downloads and any
+      // other source are hashed here, end to end (the replayed prefix included).
+      const verifiedBySource = have === 0 && sourceVerifies(remote, blob) && !process.env.P12_OFF;
       for await (const chunk of remote) {
         const buf = chunk as Buffer;
         total += buf.length;
@@ -253,7 +259,7 @@ export class BlobStore {
             },
           );
         }
-        hash.update(buf);
+        if (!verifiedBySource) hash.update(buf);
         // One write in flight while the consumer decompresses and unpacks this chunk.
         await writing;
         writing = writeAll(handle, buf);
@@ -261,7 +267,7 @@ export class BlobStore {
         yield buf;
       }
       await writing;
-      const actual = `sha256:${hash.digest('hex')}`;
+      const actual = verifiedBySource ? blob.digest : `sha256:${hash.digest('hex')}`;
       if (total !== blob.size || actual !== blob.digest) {
         await handle.close().catch(() => undefined);
         await fsp.rm(partial, { force: true }); // wrong bytes are never resumed from
@@ -287,6 +293,14 @@ export class BlobStore {
       remote?.destroy();
     }
   }
+}
+
+/** True when `stream` checks this exact blob from its first byte (and errors before its end if not). */
+function sourceVerifies(stream: Readable, blob: BlobRef): boolean {
+  return (
+    stream instanceof DigestVerifier &&
+    stream.verifies({ mediaType: '', digest: blob.digest, size: blob.size })
+  );
 }
 
 async function writeIfAbsent(path: string, content: string): Promise<void> {

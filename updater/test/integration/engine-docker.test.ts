@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ImageStore, openStore } from '@minerhaul/registry-tools';
 import { createUpdateEngine, type UpdateEngine } from '@minerhaul/updater';
@@ -27,7 +28,12 @@ describe('UpdateEngine on docker', () => {
       stateDir: join(tmp.path, 'state'),
       source: { ref: `${registry.host}/miner:stable` },
       trust: { keys: [keys.publicKeyText.split('\n')[1] ?? ''] },
-      runtime: { kind: 'docker', socketPath: dockerd.socketPath, containerName: 'engine-test' },
+      runtime: {
+        kind: 'docker',
+        socketPath: dockerd.socketPath,
+        containerName: 'engine-test',
+        dataDir: join(tmp.path, 'data'),
+      },
       health: { kind: 'http', url: `http://127.0.0.1:${port}/health`, timeoutSeconds: 5 },
     });
   }, 120_000);
@@ -56,6 +62,10 @@ describe('UpdateEngine on docker', () => {
     const ps = (await dockerd.docker(['ps', '-q'])).trim().split('\n');
     expect(ps).toHaveLength(1);
     expect(engine.status()).toMatchObject({ current: { version: '2.0.0' }, previous: { version: '1.0.0' } });
+    // The data directory is the host's, bound into every release's container: both starts are in it.
+    const starts = readFileSync(join(tmp.path, 'data', 'starts.log'), 'utf8');
+    expect(starts).toMatch(/ 1\.0\.0 /);
+    expect(starts).toMatch(/ 2\.0\.0 /);
   }, 120_000);
 
   it('rolls a v3 that fails its health check back to v2, which serves afterwards (E_HEALTH)', async () => {
