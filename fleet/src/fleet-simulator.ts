@@ -124,17 +124,26 @@ function makeDevices(o: SimulateOptions): SimDevice[] {
 
 /** The report a device would send at `progress` (0..1) of the run. */
 function simulatedReport(d: SimDevice, progress: number, now: number): DeviceReport {
-  const base = {
+  return {
     type: REPORT_TYPE,
     deviceId: d.id,
     agentVersion: d.kind === 'incompatible' ? '0.9.0' : '0.1.0',
     seq: d.seq,
     sentAt: new Date(now).toISOString(),
     lastCheckAt: new Date(now - 1000).toISOString(),
-  } as const;
+    ...simulatedState(d, progress),
+  };
+}
+
+type ReleaseState = Pick<
+  DeviceReport,
+  'source' | 'current' | 'previous' | 'phase' | 'lastError' | 'rollbackCount'
+>;
+
+/** Where a device stands on the adoption curve at `progress`. */
+function simulatedState(d: SimDevice, progress: number): ReleaseState {
   if (d.kind === 'custom') {
     return {
-      ...base,
       source: { kind: 'custom', ref: CUSTOM_REF },
       current: CUSTOM,
       previous: BASE,
@@ -143,45 +152,20 @@ function simulatedReport(d: SimDevice, progress: number, now: number): DeviceRep
       rollbackCount: 0,
     };
   }
-  const source = { kind: 'default' as const, ref: DEFAULT_REF };
-  if (progress < d.adoptAt) {
-    return {
-      ...base,
-      source,
-      current: BASE,
-      previous: null,
-      phase: 'idle',
-      lastError: null,
-      rollbackCount: 0,
-    };
-  }
-  if (d.kind === 'failing') {
-    return {
-      ...base,
-      source,
-      current: BASE,
-      previous: null,
-      phase: 'rolled-back',
-      lastError: 'E_HEALTH',
-      rollbackCount: 1,
-    };
-  }
-  if (d.kind === 'incompatible') {
-    return {
-      ...base,
-      source,
-      current: BASE,
-      previous: null,
-      phase: 'failed',
-      lastError: 'E_INCOMPATIBLE',
-      rollbackCount: 0,
-    };
-  }
+  const onBase = {
+    source: { kind: 'default', ref: DEFAULT_REF },
+    current: BASE,
+    previous: null,
+    lastError: null,
+    rollbackCount: 0,
+  } as const;
+  if (progress < d.adoptAt) return { ...onBase, phase: 'idle' };
+  if (d.kind === 'failing')
+    return { ...onBase, phase: 'rolled-back', lastError: 'E_HEALTH', rollbackCount: 1 };
+  if (d.kind === 'incompatible') return { ...onBase, phase: 'failed', lastError: 'E_INCOMPATIBLE' };
   // A short window after taking the release the device is still downloading it.
-  const phase = progress < d.adoptAt + 0.03 ? 'downloading' : 'committed';
-  return phase === 'downloading'
-    ? { ...base, source, current: BASE, previous: null, phase, lastError: null, rollbackCount: 0 }
-    : { ...base, source, current: NEXT, previous: BASE, phase, lastError: null, rollbackCount: 0 };
+  if (progress < d.adoptAt + 0.03) return { ...onBase, phase: 'downloading' };
+  return { ...onBase, current: NEXT, previous: BASE, phase: 'committed' };
 }
 
 function checkOptions(o: SimulateOptions): URL {

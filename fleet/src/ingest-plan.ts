@@ -58,7 +58,7 @@ function parseTime(value: string | null): number | null {
   return value === null ? null : Date.parse(value);
 }
 
-export function rowFromReport(v: VerifiedReport, registeredAt: number): DeviceRow {
+function rowFromReport(v: VerifiedReport, registeredAt: number): DeviceRow {
   const r = v.report;
   return {
     deviceId: v.deviceId,

@@ -71,8 +71,6 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
-
 /** The device columns, in one order for every statement (camelCase field, SQL column). */
 export const DEVICE_COLUMNS = [
   ['deviceId', 'device_id'],

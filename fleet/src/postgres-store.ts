@@ -2,7 +2,15 @@ import { Pool, type PoolClient } from 'pg';
 import type { AdoptionData, AdoptionQuery, CounterRow, FleetStore, IngestOptions } from './fleet-store';
 import { type DeviceRow, type IngestOutcome, type VerifiedReport, minuteOf, planIngest } from './ingest-plan';
 import { DEVICE_COLUMNS, MIGRATIONS } from './migrations';
-import { COLUMN_NAMES, SUMMARY_COLUMNS, UPSERT_SET, deviceFromRow, summaryFromRow } from './store-rows';
+import {
+  COLUMN_NAMES,
+  SUMMARY_COLUMNS,
+  UPSERT_SET,
+  counterFromRow,
+  deviceFromRow,
+  historyFromRow,
+  summaryFromRow,
+} from './store-rows';
 
 type Row = Record<string, unknown>;
 
@@ -108,9 +116,7 @@ export class PostgresStore implements FleetStore {
 
   async adoption(q: AdoptionQuery): Promise<AdoptionData> {
     // One snapshot for every part of the answer (REPEATABLE READ), so counts and lists agree.
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    return this.transaction(async (c) => {
       const counters = await this.countersWith(c);
       const history = await c.query<Row>(
         `SELECT bucket, version, source_kind, devices FROM adoption_history
@@ -133,26 +139,15 @@ export class PostgresStore implements FleetStore {
           [q.silentBefore, q.listLimit],
         )
       ).rows.map(summaryFromRow);
-      await c.query('COMMIT');
       return {
         counters,
-        history: history.rows.map((r) => ({
-          bucket: Number(r.bucket),
-          version: String(r.version),
-          sourceKind: String(r.source_kind),
-          devices: Number(r.devices),
-        })),
+        history: history.rows.map(historyFromRow),
         silentCount,
         failing,
         rolledBack,
         silent,
       };
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+    }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   }
 
   async counters(): Promise<CounterRow[]> {
@@ -163,12 +158,7 @@ export class PostgresStore implements FleetStore {
     const { rows } = await c.query<Row>(
       'SELECT version, source_kind, status, devices FROM adoption_counters WHERE devices <> 0',
     );
-    return rows.map((r) => ({
-      version: String(r.version),
-      sourceKind: String(r.source_kind),
-      status: String(r.status),
-      devices: Number(r.devices),
-    }));
+    return rows.map(counterFromRow);
   }
 
   async countSilent(silentBefore: number): Promise<number> {
@@ -231,10 +221,10 @@ export class PostgresStore implements FleetStore {
     await this.pool.end();
   }
 
-  private async transaction<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+  private async transaction<T>(fn: (c: PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
     const c = await this.pool.connect();
     try {
-      await c.query('BEGIN');
+      await c.query(begin);
       const result = await fn(c);
       await c.query('COMMIT');
       return result;

@@ -1,20 +1,15 @@
 import Database from 'better-sqlite3';
-import type {
-  AdoptionData,
-  AdoptionQuery,
-  CounterRow,
-  FleetStore,
-  HistoryRow,
-  IngestOptions,
-} from './fleet-store';
+import type { AdoptionData, AdoptionQuery, CounterRow, FleetStore, IngestOptions } from './fleet-store';
 import { type DeviceRow, type IngestOutcome, type VerifiedReport, minuteOf, planIngest } from './ingest-plan';
 import { MIGRATIONS } from './migrations';
 import {
   COLUMN_NAMES,
   SUMMARY_COLUMNS,
   UPSERT_SET,
+  counterFromRow,
   deviceFromRow,
   deviceValues,
+  historyFromRow,
   summaryFromRow,
 } from './store-rows';
 
@@ -109,12 +104,7 @@ export class SqliteStore implements FleetStore {
           `SELECT bucket, version, source_kind, devices FROM adoption_history
            WHERE bucket >= COALESCE((SELECT MAX(bucket) FROM adoption_history WHERE bucket <= ?), ?) ORDER BY bucket`,
         ).all(q.since, q.since) as Row[]
-      ).map((r): HistoryRow => ({
-        bucket: Number(r.bucket),
-        version: String(r.version),
-        sourceKind: String(r.source_kind),
-        devices: Number(r.devices),
-      })),
+      ).map(historyFromRow),
       silentCount: this.countSilentSync(q.silentBefore),
       failing: this.listByStatus('failing', q),
       rolledBack: this.listByStatus('rolled-back', q),
@@ -144,12 +134,7 @@ export class SqliteStore implements FleetStore {
       this.stmt(
         'SELECT version, source_kind, status, devices FROM adoption_counters WHERE devices <> 0',
       ).all() as Row[]
-    ).map((r) => ({
-      version: String(r.version),
-      sourceKind: String(r.source_kind),
-      status: String(r.status),
-      devices: Number(r.devices),
-    }));
+    ).map(counterFromRow);
   }
 
   async countSilent(silentBefore: number): Promise<number> {

@@ -1,7 +1,7 @@
 import type { DeviceStatus } from './device-status';
 import type { DeviceRow } from './ingest-plan';
 import { DEVICE_COLUMNS } from './migrations';
-import type { DeviceSummary } from './fleet-store';
+import type { CounterRow, DeviceSummary, HistoryRow } from './fleet-store';
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
@@ -62,3 +62,23 @@ export function deviceValues(row: DeviceRow): Array<string | number | null> {
 export const UPSERT_SET = COLUMN_NAMES.filter((c) => c !== 'device_id' && c !== 'registered_at')
   .map((c) => `${c} = excluded.${c}`)
   .join(', ');
+
+/** An adoption_counters row as a CounterRow. */
+export function counterFromRow(r: Record<string, unknown>): CounterRow {
+  return {
+    version: String(r.version),
+    sourceKind: String(r.source_kind),
+    status: String(r.status),
+    devices: num(r.devices),
+  };
+}
+
+/** An adoption_history row as a HistoryRow. */
+export function historyFromRow(r: Record<string, unknown>): HistoryRow {
+  return {
+    bucket: num(r.bucket),
+    version: String(r.version),
+    sourceKind: String(r.source_kind),
+    devices: num(r.devices),
+  };
+}

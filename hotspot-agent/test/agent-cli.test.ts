@@ -84,6 +84,18 @@ describe('minerhaul agent config', () => {
   const ownerSecret = join(tmp.path, 'owner.sec');
   const strangerSecret = join(tmp.path, 'stranger.sec');
   let daemon: AgentDaemon;
+  /** `minerhaul agent config` signed with `key`, sent to the test daemon's API. */
+  const configArgv = (key: string, patch: string): string[] => [
+    'node',
+    'minerhaul',
+    'agent',
+    'config',
+    '--key',
+    key,
+    '--api',
+    daemon.apiAddress ?? '',
+    patch,
+  ];
 
   beforeAll(async () => {
     writeFileSync(ownerSecret, owner.secretKey);
@@ -109,18 +121,7 @@ describe('minerhaul agent config', () => {
   it("switches the source with the owner's signed request", async () => {
     const c = captureIo();
     const patch = JSON.stringify({ source: { ref: '127.0.0.1:5001/me/miner:stable' } });
-    const argv = [
-      'node',
-      'minerhaul',
-      'agent',
-      'config',
-      '--key',
-      ownerSecret,
-      '--api',
-      daemon.apiAddress ?? '',
-      patch,
-    ];
-    expect(await main(argv, c.io)).toBe(0);
+    expect(await main(configArgv(ownerSecret, patch), c.io)).toBe(0);
     expect(c.out.join('')).toBe('changed: source\n');
     expect(daemon.snapshot().source).toEqual({ kind: 'custom', ref: '127.0.0.1:5001/me/miner:stable' });
   });
@@ -128,36 +129,14 @@ describe('minerhaul agent config', () => {
   it('fails with error[E_SIGNATURE] for a key that is not an owner key, changing nothing', async () => {
     const c = captureIo();
     const patch = JSON.stringify({ source: null });
-    const argv = [
-      'node',
-      'minerhaul',
-      'agent',
-      'config',
-      '--key',
-      strangerSecret,
-      '--api',
-      daemon.apiAddress ?? '',
-      patch,
-    ];
-    expect(await main(argv, c.io)).toBe(1);
+    expect(await main(configArgv(strangerSecret, patch), c.io)).toBe(1);
     expect(c.err.join('')).toMatch(/^error\[E_SIGNATURE\]/);
     expect(daemon.snapshot().source.kind).toBe('custom');
   });
 
   it('fails with error[E_CONFIG] for a patch that is not JSON', async () => {
     const c = captureIo();
-    const argv = [
-      'node',
-      'minerhaul',
-      'agent',
-      'config',
-      '--key',
-      ownerSecret,
-      '--api',
-      daemon.apiAddress ?? '',
-      '{source',
-    ];
-    expect(await main(argv, c.io)).toBe(2);
+    expect(await main(configArgv(ownerSecret, '{source'), c.io)).toBe(2);
     expect(c.err.join('')).toMatch(/^error\[E_CONFIG\]/);
   });
 });

@@ -1,6 +1,13 @@
 export * from './errors';
 export { MINERHAUL_VERSION } from './version';
-export { type PublicKey, parsePublicKey, loadPublicKey, formatPublicKey, publicKeyLine } from './public-key';
+export {
+  type PublicKey,
+  parsePublicKey,
+  loadPublicKey,
+  formatPublicKey,
+  publicKeyLine,
+  isPublicKeyLine,
+} from './public-key';
 export {
   type SecretKey,
   decryptSecretKey,

@@ -1,6 +1,7 @@
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { MinerhaulError } from './errors';
-import { MAX_KEY_FILE_BYTES, decodeStruct, formatSignifyFile, parseSignifyFile, PKALG } from './signify-file';
+import { readKeyFile } from './key-files';
+import { decodeStruct, formatSignifyFile, parseSignifyFile, PKALG } from './signify-file';
 
 // Public key struct (protocol-reference §4.2): "Ed" | keynum[8] | ed25519 public key[32].
 export const PUBLIC_KEY_BYTES = 42;
@@ -29,30 +30,21 @@ export function parsePublicKey(input: string | Buffer): PublicKey {
   return fromStruct(file.data, file.comment);
 }
 
+/** Whether `value` is a bare signify public key line: 56 base64 characters starting "RW" ("Ed"). */
+export function isPublicKeyLine(value: string): boolean {
+  return /^RW[A-Za-z0-9+/]{54}$/.test(value.trim());
+}
+
 /** A public key from a file path, or from its base64 line when no such file exists. */
 export function loadPublicKey(pathOrBase64Line: string): PublicKey {
-  let size: number | undefined;
-  try {
-    size = statSync(pathOrBase64Line).size;
-  } catch {
-    size = undefined;
-  }
-  if (size === undefined) {
-    if (/^RW[A-Za-z0-9+/]{54}$/.test(pathOrBase64Line.trim())) return parsePublicKey(pathOrBase64Line);
+  if (!existsSync(pathOrBase64Line)) {
+    if (isPublicKeyLine(pathOrBase64Line)) return parsePublicKey(pathOrBase64Line);
     throw new MinerhaulError(
       'E_KEY',
       `public key ${pathOrBase64Line}: no such file, and not a base64 key line`,
     );
   }
-  if (size > MAX_KEY_FILE_BYTES) {
-    throw new MinerhaulError('E_KEY', `public key ${pathOrBase64Line}: file too large to be a key`);
-  }
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(pathOrBase64Line);
-  } catch (err) {
-    throw new MinerhaulError('E_KEY', `public key ${pathOrBase64Line}: cannot read file`, { cause: err });
-  }
+  const bytes = readKeyFile(pathOrBase64Line);
   try {
     return parsePublicKey(bytes);
   } catch (err) {

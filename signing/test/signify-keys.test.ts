@@ -4,6 +4,7 @@ import {
   decryptSecretKey,
   encryptSecretKey,
   generateKeyPair,
+  isPublicKeyLine,
   loadPublicKey,
   MAX_KDF_ROUNDS,
   parsePublicKey,
@@ -88,6 +89,26 @@ describe('loadPublicKey', () => {
       writeFileSync(bad, 'untrusted comment: x\nnot base64\n');
       expect(codeOf(() => loadPublicKey(bad))).toBe('E_KEY');
       expect(codeOf(() => loadPublicKey(tmp.path))).toBe('E_KEY');
+    });
+  });
+});
+
+describe('isPublicKeyLine', () => {
+  describe('when given a bare public key line', () => {
+    it('accepts it, with surrounding whitespace too', () => {
+      expect(isPublicKeyLine(regressLine)).toBe(true);
+      expect(isPublicKeyLine(`  ${regressLine}\n`)).toBe(true);
+    });
+  });
+
+  describe('when given a path, a secret key line or a cut line', () => {
+    it.each([
+      ['a path', '/etc/minerhaul/keys/release.pub'],
+      ['a secret key line', secretLine],
+      ['a cut line', regressLine.slice(0, -1)],
+      ['an empty string', ''],
+    ])('refuses %s', (_what, value) => {
+      expect(isPublicKeyLine(value)).toBe(false);
     });
   });
 });

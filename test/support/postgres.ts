@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 
@@ -13,20 +13,6 @@ export interface TestPostgres {
   /** A fresh empty database on this server; returns its URL. */
   createDatabase(name: string): string;
   stop(): void;
-}
-
-/** A free TCP port on 127.0.0.1 (bound then released; good enough for a test harness). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() =>
-        addr !== null && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 function uidGid(user: string): { uid: number; gid: number } {

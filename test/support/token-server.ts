@@ -1,9 +1,7 @@
 import { createPrivateKey, sign, X509Certificate, randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { join } from 'node:path';
-import { requireTool } from './require-tool';
+import { makeCa } from './test-certs';
 import { makeTmpDir } from './tmp-dir';
 
 export interface TokenServerOptions {
@@ -50,30 +48,8 @@ function basicUser(req: IncomingMessage): { user: string; password: string } | u
  */
 export async function startTokenServer(options: TokenServerOptions): Promise<TokenServer> {
   const tmp = makeTmpDir('minerhaul-token-');
-  const keyPath = join(tmp.path, 'token.key');
-  const certPath = join(tmp.path, 'token.crt');
-  const openssl = requireTool('openssl');
-  execFileSync(openssl, ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', keyPath], {
-    stdio: 'pipe',
-  });
-  execFileSync(
-    openssl,
-    [
-      'req',
-      '-x509',
-      '-new',
-      '-key',
-      keyPath,
-      '-sha256',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=minerhaul token',
-      '-out',
-      certPath,
-    ],
-    { stdio: 'pipe' },
-  );
+  // A self-signed certificate is all the registry needs: `rootcertbundle` trusts it directly.
+  const { caKeyPath: keyPath, caCertPath: certPath } = makeCa(tmp.path, 'minerhaul token');
   const key = createPrivateKey(readFileSync(keyPath));
   const certDer = new X509Certificate(readFileSync(certPath)).raw;
   const service = options.service ?? 'minerhaul-test-registry';

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { isPublicKeyLine } from '@minerhaul/signing';
 import { MinerhaulError } from '../errors';
 import type { AgentConfig, SourceConfig } from './agent-config';
 import { validateAgentConfig } from './config-schema';
@@ -18,8 +19,8 @@ export function parseAgentConfig(text: string, origin = 'config'): AgentConfig {
   return validateAgentConfig(value, origin);
 }
 
-/** Reads, validates and resolves a config file: relative paths are taken from the file's directory. */
-export async function loadAgentConfig(path: string): Promise<AgentConfig> {
+/** Reads and validates a config file as written, relative paths unresolved (what config edits start from). */
+export async function readAgentConfigFile(path: string): Promise<AgentConfig> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -28,12 +29,20 @@ export async function loadAgentConfig(path: string): Promise<AgentConfig> {
       cause: err,
     });
   }
-  return resolveConfigPaths(parseAgentConfig(text, path), dirname(resolve(path)));
+  return parseAgentConfig(text, path);
+}
+
+/** Reads, validates and resolves a config file: relative paths are taken from the file's directory. */
+export async function loadAgentConfig(path: string): Promise<AgentConfig> {
+  return resolveConfigPaths(await readAgentConfigFile(path), configBase(path));
+}
+
+/** The directory relative paths in the config file at `path` are resolved from. */
+export function configBase(path: string): string {
+  return dirname(resolve(path));
 }
 
 const isPem = (value: string): boolean => value.includes('-----BEGIN');
-// A signify public key line is 56 base64 characters starting "RW" ("Ed" algorithm); anything else is a path.
-const isKeyLine = (value: string): boolean => /^RW[A-Za-z0-9+/]{54}$/.test(value.trim());
 
 function resolvePath(base: string, value: string): string {
   return isAbsolute(value) ? value : resolve(base, value);
@@ -53,7 +62,7 @@ function resolveSource(base: string, source: SourceConfig | undefined): SourceCo
 /** Makes every path in the config absolute against `base` (the config file's directory). */
 export function resolveConfigPaths(config: AgentConfig, base: string): AgentConfig {
   const keys = (list: string[]): string[] =>
-    list.map((k) => (isKeyLine(k) ? k.trim() : resolvePath(base, k)));
+    list.map((k) => (isPublicKeyLine(k) ? k.trim() : resolvePath(base, k)));
   const out: AgentConfig = {
     ...config,
     stateDir: resolvePath(base, config.stateDir),

@@ -1,11 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { MINERHAUL_VERSION, isInRollout, loadPublicKey, type PublicKey } from '@minerhaul/signing';
 import { CONFIG_DEFAULTS, effectiveSource, type AgentConfig } from '../config/agent-config';
-import { parseAgentConfig, resolveConfigPaths } from '../config/load-config';
+import { configBase, readAgentConfigFile, resolveConfigPaths } from '../config/load-config';
 import type { AgentEngine, EngineEventView, EngineFactory } from '../engine/agent-engine';
 import { phaseAfter, phaseFromEngine } from '../engine/phase-map';
-import { MinerhaulError, isMinerhaulError, type ErrorCode } from '../errors';
+import { MinerhaulError, isMinerhaulError } from '../errors';
 import { loadOrCreateDeviceIdentity, type DeviceIdentity } from '../identity/device-identity';
 import { UpdateLock } from '../lock/update-lock';
 import { buildReport } from '../report/report-builder';
@@ -15,7 +14,7 @@ import { signReportBody } from '../report/report-signer';
 import { systemClock, type Clock } from '../schedule/clock';
 import type { CronTrigger } from '../schedule/cron-trigger';
 import { CycleScheduler } from '../schedule/cycle-scheduler';
-import type { AgentStatus, CycleOutcome, HistoryEntry, ReleaseSummary } from '../state/agent-status';
+import type { AgentStatus, CycleSummary, HistoryEntry } from '../state/agent-status';
 import { StatusStore, agentDir } from '../state/status-store';
 import { atomicWriteFile } from '../util/atomic-write';
 import type { AgentLogger } from './agent-logger';
@@ -35,13 +34,7 @@ export interface AgentDaemonOptions {
   agentVersion?: string;
 }
 
-/** What one cycle did, for `agent check` and POST /v1/check. */
-export interface CycleSummary {
-  outcome: CycleOutcome;
-  release?: ReleaseSummary;
-  errorCode?: ErrorCode;
-  error?: string;
-}
+export type { CycleSummary } from '../state/agent-status';
 
 /** The running parts that a config change rebuilds. */
 interface Wiring {
@@ -85,8 +78,8 @@ export class AgentDaemon {
   }
 
   static async open(options: AgentDaemonOptions): Promise<AgentDaemon> {
-    const raw = await readRawConfig(options.configPath);
-    const config = resolveConfigPaths(raw, dirname(resolve(options.configPath)));
+    const raw = await readAgentConfigFile(options.configPath);
+    const config = resolveConfigPaths(raw, configBase(options.configPath));
     const identity = await loadOrCreateDeviceIdentity(
       config.deviceKey ?? join(config.stateDir, 'device.key'),
     );
@@ -220,7 +213,7 @@ export class AgentDaemon {
    */
   async applyConfig(nextRaw: AgentConfig): Promise<void> {
     await this.queue.run(async () => {
-      const config = resolveConfigPaths(nextRaw, dirname(resolve(this.options.configPath)));
+      const config = resolveConfigPaths(nextRaw, configBase(this.options.configPath));
       const wiring = await buildWiring(this.options, nextRaw, config, this.clock, this.deviceId, {
         daemon: this,
       });
@@ -311,13 +304,7 @@ export class AgentDaemon {
     this.record(summary, engine);
     if (summary.outcome !== 'up-to-date') {
       await this.store
-        .appendHistory({
-          at: this.status.lastCheck ?? new Date(this.clock.now()).toISOString(),
-          outcome: summary.outcome,
-          ...(summary.release ? { release: summary.release } : {}),
-          ...(summary.errorCode ? { errorCode: summary.errorCode } : {}),
-          ...(summary.error ? { error: summary.error } : {}),
-        })
+        .appendHistory({ at: this.status.lastCheck ?? new Date(this.clock.now()).toISOString(), ...summary })
         .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not write history'));
     }
     await this.persist();
@@ -395,18 +382,6 @@ export class AgentDaemon {
     this.status.updatedAt = new Date(this.clock.now()).toISOString();
     await this.store.writeStatus(this.status);
   }
-}
-
-async function readRawConfig(path: string): Promise<AgentConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new MinerhaulError('E_CONFIG', `cannot read config ${path}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-  return parseAgentConfig(text, path);
 }
 
 function sourceView(config: AgentConfig): AgentStatus['source'] {

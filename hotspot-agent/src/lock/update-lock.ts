@@ -1,4 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
+import { processAlive } from '../util/process-alive';
 
 /** What the agent concluded about the miner's update lock. */
 export type LockVerdict =
@@ -13,16 +14,6 @@ export interface UpdateLockOptions {
   now: () => number;
   /** Whether a process exists (injected for tests; default kill(pid, 0)). */
   isAlive?: (pid: number) => boolean;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

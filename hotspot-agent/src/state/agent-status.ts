@@ -36,11 +36,15 @@ export interface AgentStatus {
   reportsQueued: number;
 }
 
-/** One line of GET /v1/history. */
-export interface HistoryEntry {
-  at: string;
+/** What one cycle did, for `agent check` and POST /v1/check. */
+export interface CycleSummary {
   outcome: CycleOutcome;
   release?: ReleaseSummary;
   errorCode?: ErrorCode;
   error?: string;
+}
+
+/** One line of GET /v1/history: a cycle's summary and when it ended. */
+export interface HistoryEntry extends CycleSummary {
+  at: string;
 }

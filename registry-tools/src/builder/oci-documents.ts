@@ -77,7 +77,7 @@ export function imageIndexJson(manifests: Descriptor[], annotations: Record<stri
 }
 
 /** A descriptor with its keys in one fixed order (JSON.stringify keeps insertion order). */
-export function descriptorJson(d: Descriptor): Descriptor {
+function descriptorJson(d: Descriptor): Descriptor {
   return {
     mediaType: d.mediaType,
     ...(d.artifactType !== undefined ? { artifactType: d.artifactType } : {}),

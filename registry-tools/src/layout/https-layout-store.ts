@@ -1,14 +1,14 @@
 import type { Readable } from 'node:stream';
 import { MinerhaulError } from '@minerhaul/signing';
 import type { BlobReadOptions, Descriptor, FetchedManifest, ImageStore } from '../image-store';
-import { MAX_MANIFEST_BYTES, parseManifest } from '../manifest';
+import { MAX_MANIFEST_BYTES } from '../manifest';
 import { blobResponseStream } from '../client/blob-response';
-import { digestMismatch, digestOf, isDigest, parseDigest } from '../client/digest';
+import { isDigest, parseDigest } from '../client/digest';
 import { discard, readBody } from '../client/http-transport';
-import { filterReferrers, referrersFallbackTag } from '../client/referrers';
 import type { RegistryClient } from '../client/registry-client';
 import { responseError } from '../client/registry-store';
 import { blobPath, findInLayoutIndex, layoutTags, parseLayoutIndex } from './layout-index';
+import { fallbackReferrers, resumeOffset, verifiedManifest } from './layout-reads';
 
 function readOnly(): MinerhaulError {
   return new MinerhaulError(
@@ -78,23 +78,12 @@ export class HttpsLayoutStore implements ImageStore {
     }
     if (response.status !== 200) throw await responseError(response, `GET manifest ${digest}`);
     const bytes = await readBody(response, MAX_MANIFEST_BYTES);
-    const actual = digestOf(bytes, parseDigest(digest).algorithm);
-    if (actual !== digest)
-      throw digestMismatch({ mediaType: '', digest, size: bytes.length }, `content hashes to ${actual}`);
-    // Static servers label JSON generically; the index entry (when there is one) names the type.
-    const parsed = parseManifest(bytes, entry?.mediaType);
-    return { descriptor: { mediaType: parsed.mediaType, digest, size: bytes.length }, bytes };
+    return verifiedManifest(digest, bytes, entry, { source: 'content', checkEntrySize: false });
   }
 
   async openBlob(descriptor: Descriptor, options: BlobReadOptions = {}): Promise<Readable> {
     parseDigest(descriptor.digest);
-    const offset = options.offset ?? 0;
-    if (offset < 0 || offset > descriptor.size) {
-      throw new MinerhaulError(
-        'E_CONFIG',
-        `resume offset ${offset} outside blob of ${descriptor.size} bytes`,
-      );
-    }
+    const offset = resumeOffset(descriptor, options);
     const response = await this.client.request({
       method: 'GET',
       path: this.url(blobPath(descriptor.digest)),
@@ -137,9 +126,6 @@ export class HttpsLayoutStore implements ImageStore {
   }
 
   async listReferrers(digest: string, artifactType?: string, signal?: AbortSignal): Promise<Descriptor[]> {
-    const fallback = await this.getManifest(referrersFallbackTag(digest), signal);
-    if (!fallback) return [];
-    const parsed = parseManifest(fallback.bytes, fallback.descriptor.mediaType);
-    return parsed.kind === 'index' ? filterReferrers(parsed.index.manifests, artifactType) : [];
+    return fallbackReferrers(this, digest, artifactType, signal);
   }
 }

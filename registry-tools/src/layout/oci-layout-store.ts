@@ -13,15 +13,8 @@ import {
   subjectOf,
   type ImageIndex,
 } from '../manifest';
-import {
-  DigestVerifier,
-  SizeLimiter,
-  digestMismatch,
-  digestOf,
-  isDigest,
-  parseDigest,
-} from '../client/digest';
-import { addReferrer, filterReferrers, referrerDescriptor, referrersFallbackTag } from '../client/referrers';
+import { DigestVerifier, SizeLimiter, digestOf, isDigest, parseDigest } from '../client/digest';
+import { addReferrer, referrerDescriptor, referrersFallbackTag } from '../client/referrers';
 import {
   OCI_LAYOUT_FILE,
   blobPath,
@@ -31,6 +24,7 @@ import {
   parseLayoutIndex,
   tagInLayoutIndex,
 } from './layout-index';
+import { fallbackReferrers, resumeOffset, verifiedManifest } from './layout-reads';
 
 function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException).code === 'ENOENT';
@@ -148,25 +142,12 @@ export class OciLayoutStore implements ImageStore {
       if (isMissing(err)) return undefined;
       throw fsError(err, `read manifest ${digest}`);
     }
-    const actual = digestOf(bytes, parseDigest(digest).algorithm);
-    if (actual !== digest)
-      throw digestMismatch({ mediaType: '', digest, size: bytes.length }, `file hashes to ${actual}`);
-    if (entry && entry.size !== bytes.length) {
-      throw digestMismatch(entry, `index.json says ${entry.size} bytes, blob has ${bytes.length}`);
-    }
-    const parsed = parseManifest(bytes, entry?.mediaType);
-    return { descriptor: { mediaType: parsed.mediaType, digest, size: bytes.length }, bytes };
+    return verifiedManifest(digest, bytes, entry, { source: 'file', checkEntrySize: true });
   }
 
   async openBlob(descriptor: Descriptor, options: BlobReadOptions = {}): Promise<Readable> {
     parseDigest(descriptor.digest);
-    const offset = options.offset ?? 0;
-    if (offset < 0 || offset > descriptor.size) {
-      throw new MinerhaulError(
-        'E_CONFIG',
-        `resume offset ${offset} outside blob of ${descriptor.size} bytes`,
-      );
-    }
+    const offset = resumeOffset(descriptor, options);
     let handle;
     try {
       handle = await open(this.path(blobPath(descriptor.digest)), 'r');
@@ -294,9 +275,6 @@ export class OciLayoutStore implements ImageStore {
   }
 
   async listReferrers(digest: string, artifactType?: string): Promise<Descriptor[]> {
-    const fallback = await this.getManifest(referrersFallbackTag(digest));
-    if (!fallback) return [];
-    const parsed = parseManifest(fallback.bytes, fallback.descriptor.mediaType);
-    return parsed.kind === 'index' ? filterReferrers(parsed.index.manifests, artifactType) : [];
+    return fallbackReferrers(this, digest, artifactType);
   }
 }

@@ -65,7 +65,7 @@ export function createTtyProgress(
   };
 }
 
-export function formatRow(row: Row): string {
+function formatRow(row: Row): string {
   const short = row.digest.replace(/^sha256:/, '').slice(0, 12);
   const fraction = row.total > 0 ? Math.min(1, row.transferred / row.total) : 1;
   const filled = Math.round(fraction * BAR_WIDTH);

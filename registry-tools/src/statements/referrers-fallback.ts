@@ -1,13 +1,13 @@
 import { MinerhaulError } from '@minerhaul/signing';
 import type { Descriptor, ImageStore } from '../image-store';
-import { MEDIA_TYPE_OCI_INDEX, parseManifest } from '../manifest';
-import { referrersFallbackTag } from '../client/referrers';
+import { MEDIA_TYPE_OCI_INDEX, parseManifest, type ImageIndex } from '../manifest';
+import { addReferrer, referrersFallbackTag } from '../client/referrers';
 
 /**
  * Makes sure `referrer` is listed among the referrers of `subject`. Stores that process `subject`
  * (referrers API, or a client that already maintains the fallback tag) list it at once; otherwise
  * we maintain the fallback tag ourselves (distribution-spec "Pushing Manifests with Subject": read
- * the `sha256-<hex>` index, add the descriptor if missing, put it back).
+ * the `sha256-<hex>` index, add the descriptor if missing, put it back), as the stores' own pushes do.
  */
 export async function ensureReferrerListed(
   store: ImageStore,
@@ -19,17 +19,14 @@ export async function ensureReferrerListed(
   if (listed.some((d) => d.digest === referrer.digest)) return;
   const tag = referrersFallbackTag(subjectDigest);
   const existing = await store.getManifest(tag, signal);
-  let manifests: Descriptor[] = [];
-  let annotations: Record<string, string> | undefined;
+  let index: ImageIndex | undefined;
   if (existing !== undefined) {
     const parsed = parseManifest(existing.bytes, existing.descriptor.mediaType);
     if (parsed.kind !== 'index') {
       throw new MinerhaulError('E_REGISTRY', `referrers fallback tag ${tag} does not hold an image index`);
     }
-    manifests = parsed.index.manifests;
-    annotations = parsed.index.annotations;
+    index = parsed.index;
   }
-  if (manifests.some((d) => d.digest === referrer.digest)) return;
   const entry: Descriptor = {
     mediaType: referrer.mediaType,
     digest: referrer.digest,
@@ -37,14 +34,6 @@ export async function ensureReferrerListed(
     ...(referrer.artifactType !== undefined ? { artifactType: referrer.artifactType } : {}),
     ...(referrer.annotations !== undefined ? { annotations: referrer.annotations } : {}),
   };
-  const index = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MEDIA_TYPE_OCI_INDEX,
-      manifests: [...manifests, entry],
-      ...(annotations !== undefined ? { annotations } : {}),
-    }),
-    'utf8',
-  );
-  await store.putManifest(index, MEDIA_TYPE_OCI_INDEX, tag, signal);
+  const next = addReferrer(index, entry);
+  if (next !== undefined) await store.putManifest(next, MEDIA_TYPE_OCI_INDEX, tag, signal);
 }

@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import {
   type Credentials,
+  type ImageReference,
   type OpenStoreOptions,
   openStore,
   parseReference,
@@ -85,7 +86,7 @@ export function createUpdateEngine(input: CreateUpdateEngineInput): UpdateEngine
     ...(input.trust.identity !== undefined ? { identity: input.trust.identity } : {}),
     ...(input.agentVersion !== undefined ? { agentVersion: input.agentVersion } : {}),
   });
-  const { runtime, stager } = makeRuntime(input);
+  const { runtime, stager } = makeRuntime(input, ref);
   return new UpdateEngine({
     stateDir: input.stateDir,
     store,
@@ -109,7 +110,10 @@ export function createUpdateEngine(input: CreateUpdateEngineInput): UpdateEngine
 type RuntimeModule = typeof import('../runtime');
 type HealthModule = typeof import('../health');
 
-function makeRuntime(input: CreateUpdateEngineInput): {
+function makeRuntime(
+  input: CreateUpdateEngineInput,
+  ref: ImageReference,
+): {
   runtime: EngineRuntime & { current: () => Promise<unknown> };
   stager: ReleaseStager;
 } {
@@ -133,7 +137,6 @@ function makeRuntime(input: CreateUpdateEngineInput): {
   }
   const credentials = input.source.credentials;
   // The engine pulls from where the agent resolved: same registry, repository, manifest digest.
-  const ref = parseReference(input.source.ref);
   if (ref.kind !== 'registry') {
     throw new MinerhaulError(
       'E_CONFIG',

@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
 import { MinerhaulError } from '@minerhaul/signing';
-import { systemClock } from './clock';
 import type { HealthDeps } from './health-spec';
-import { throwIfAborted } from './miner-state';
+import { retryUntilDeadline } from './retry-until-deadline';
 
 const MAX_ATTEMPT_MS = 10_000;
 const OUTPUT_CAP = 4096;
@@ -18,23 +17,16 @@ export async function checkExec(
 ): Promise<void> {
   if (command.length === 0 || command[0] === '')
     throw new MinerhaulError('E_CONFIG', 'health command is empty');
-  const clock = deps.clock ?? systemClock;
-  const interval = deps.intervalMs ?? 500;
-  const deadline = clock.now() + timeoutSeconds * 1000;
-  let last = 'no attempt made';
-  let attempts = 0;
-  for (;;) {
-    throwIfAborted(deps.signal);
-    const remaining = deadline - clock.now();
-    if (remaining <= 0) break;
-    attempts += 1;
-    const result = await runOnce(command, Math.max(1, Math.min(remaining, MAX_ATTEMPT_MS)), deps.signal);
-    if (result.code === 0) return;
-    last = `exit ${result.code ?? result.signal}: ${result.output.trim()}`;
-    const left = deadline - clock.now();
-    if (left <= 0) break;
-    await clock.sleep(Math.min(interval, left), deps.signal);
-  }
+  const failure = await retryUntilDeadline(
+    { timeoutSeconds, maxAttemptMs: MAX_ATTEMPT_MS },
+    deps,
+    async (capMs) => {
+      const result = await runOnce(command, capMs, deps.signal);
+      return result.code === 0 ? undefined : `exit ${result.code ?? result.signal}: ${result.output.trim()}`;
+    },
+  );
+  if (failure === undefined) return;
+  const { attempts, last } = failure;
   throw new MinerhaulError(
     'E_HEALTH',
     `health command ${command[0]} failed after ${attempts} attempts (${last})`,

@@ -219,13 +219,8 @@ function inspectHostPath(path: string): HostPathKind {
 }
 
 function requireDirectory(path: string, what: string): void {
-  let ok = false;
-  try {
-    ok = lstatSync(path).isDirectory();
-  } catch {
-    ok = false;
-  }
-  if (!ok) throw new MinerhaulError('E_RUNTIME', `${what} ${path} is missing or not a directory`);
+  if (inspectHostPath(path)?.type !== 'dir')
+    throw new MinerhaulError('E_RUNTIME', `${what} ${path} is missing or not a directory`);
 }
 
 /** mkdir -p of `inside` below `root`, refusing any component that is a symlink or not a directory. */

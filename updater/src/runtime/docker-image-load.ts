@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { MinerhaulError } from '@minerhaul/signing';
-import { pullErrorCode, pullEventError, type PullProgressEvent } from './docker-pull';
+import { pullErrorCode, readProgressStream } from './docker-pull';
 
 /** A blob of the verified image, by digest and size (an OCI descriptor). */
 export interface ImageBlob {
@@ -105,15 +105,8 @@ export async function loadImageFromBlobs(docker: Docker, image: BlobImage, open:
   } catch (err) {
     throw archiveError instanceof MinerhaulError ? archiveError : loadError(err);
   }
-  let inBand: string | undefined;
-  await new Promise<void>((resolve, reject) => {
-    docker.modem.followProgress(
-      response,
-      (err: Error | null) => (err ? reject(loadError(err)) : resolve()),
-      (event: PullProgressEvent) => {
-        inBand ??= pullEventError(event);
-      },
-    );
+  const inBand = await readProgressStream(docker, response).catch((err: unknown) => {
+    throw loadError(err);
   });
   if (archiveError) throw archiveError instanceof MinerhaulError ? archiveError : loadError(archiveError);
   if (inBand !== undefined) {

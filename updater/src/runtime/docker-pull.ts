@@ -21,6 +21,23 @@ export function pullEventError(event: PullProgressEvent): string | undefined {
   return undefined;
 }
 
+/** Reads a pull or load progress stream to its end; resolves with its first in-band error, if any. */
+export function readProgressStream(
+  docker: Docker,
+  stream: NodeJS.ReadableStream,
+): Promise<string | undefined> {
+  let inBand: string | undefined;
+  return new Promise((resolve, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null) => (err ? reject(err) : resolve(inBand)),
+      (event: PullProgressEvent) => {
+        inBand ??= pullEventError(event);
+      },
+    );
+  });
+}
+
 /** Maps a pull failure's text to the closest stable code. */
 export function pullErrorCode(message: string): ErrorCode {
   if (/unauthori[sz]ed|authentication required|no basic auth credentials|denied|forbidden/i.test(message))
@@ -57,16 +74,7 @@ export async function pullByDigest(
     const message = err instanceof Error ? err.message : String(err);
     throw new MinerhaulError(pullErrorCode(message), `docker pull ${ref} failed: ${message}`, { cause: err });
   }
-  let inBand: string | undefined;
-  await new Promise<void>((resolve, reject) => {
-    docker.modem.followProgress(
-      stream,
-      (err: Error | null) => (err ? reject(err) : resolve()),
-      (event: PullProgressEvent) => {
-        inBand ??= pullEventError(event);
-      },
-    );
-  }).catch((err: unknown) => {
+  const inBand = await readProgressStream(docker, stream).catch((err: unknown) => {
     const message = err instanceof Error ? err.message : String(err);
     throw new MinerhaulError(pullErrorCode(message), `docker pull ${ref} failed: ${message}`, { cause: err });
   });

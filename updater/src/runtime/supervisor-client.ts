@@ -179,7 +179,7 @@ function readJson<T>(path: string): T | undefined {
 }
 
 /** Write to a temp file, fsync, rename, fsync the directory: the file is either old or new after a power cut. */
-export function writeFileDurably(dir: string, target: string, text: string): void {
+function writeFileDurably(dir: string, target: string, text: string): void {
   const tmp = `${target}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w', 0o644);
   try {
