@@ -212,4 +212,28 @@ describe('AgentDaemon', () => {
       }
     });
   });
+
+  describe('when the agent stops during a cycle', () => {
+    it('records no failure and sends no error report for the interrupted cycle', async () => {
+      const t = setup();
+      const daemon = await t.open();
+      await daemon.start();
+      const reportsBefore = t.posted.length;
+      const engine = t.engines.engines.at(-1)!;
+      // The engine child is killed by the stop: it fails the way a killed child process does.
+      engine.steps.push(async () => {
+        await new Promise((r) => setTimeout(r, 50));
+        throw new MinerhaulError('E_RUNTIME', 'engine process failed: The operation was aborted');
+      });
+      const cycle = daemon.checkOnce().then(
+        () => 'resolved',
+        () => 'rejected',
+      );
+      await daemon.stop();
+      expect(await cycle).toBe('rejected');
+      expect(await daemon.history()).toEqual([]);
+      expect(daemon.snapshot().lastErrorCode).toBeUndefined();
+      expect(t.posted.slice(reportsBefore).some((r) => r.lastErrorCode === 'E_RUNTIME')).toBe(false);
+    });
+  });
 });

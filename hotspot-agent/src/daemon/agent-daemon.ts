@@ -292,6 +292,16 @@ export class AgentDaemon {
       const result = await engine.check(signal);
       summary = { outcome: result.outcome, ...(result.release ? { release: result.release } : {}) };
     } catch (err) {
+      if (signal?.aborted) {
+        // Stopped (shutdown, upgrade): not a failed update. The journal finishes or undoes the step at
+        // the next start, so nothing is recorded or reported as an error.
+        this.status.phase = 'idle';
+        this.log.info(
+          { err: err instanceof Error ? err.message : String(err) },
+          'update cycle interrupted by stop',
+        );
+        throw err;
+      }
       const code = isMinerhaulError(err) ? err.code : undefined;
       summary = {
         outcome: code === 'E_HEALTH' ? 'rolled-back' : 'failed',
