@@ -46,7 +46,14 @@ export async function storeReleaseStatement(
 }
 
 /**
- * Every release statement artifact whose subject is `digest` (referrers API or fallback tag).
+ * At most this many referrer manifests are read per image: anyone with push access can add referrers,
+ * and a hotspot must not be made to fetch without bound. Far above what k-of-n co-signing needs.
+ */
+export const MAX_RELEASE_ARTIFACTS = 64;
+
+/**
+ * Every release statement artifact whose subject is `digest` (referrers API or fallback tag), the first
+ * MAX_RELEASE_ARTIFACTS of them.
  * Artifacts of other types or shapes are skipped (anyone with push access can add referrers; the
  * signature threshold decides what counts). Store failures (E_DIGEST, E_AUTH, ...) propagate.
  */
@@ -62,6 +69,7 @@ export async function fetchReleaseStatements(
     // Filter client-side too: a registry may ignore the artifactType filter (no OCI-Filters-Applied).
     if (ref.artifactType !== undefined && ref.artifactType !== RELEASE_ARTIFACT_TYPE) continue;
     if (seen.has(ref.digest)) continue;
+    if (seen.size >= MAX_RELEASE_ARTIFACTS) break;
     seen.add(ref.digest);
     const fetched = await fetchOne(store, digest, ref, signal);
     if (fetched !== undefined) out.push(fetched);

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { encodeStatement, createStatement, signMessage } from '@minerhaul/signing';
 import { EMPTY_DESCRIPTOR, MEDIA_TYPE_OCI_MANIFEST } from '../../src/manifest';
 import {
+  MAX_RELEASE_ARTIFACTS,
   RELEASE_ARTIFACT_TYPE,
   STATEMENT_MEDIA_TYPE,
   buildStatementArtifact,
@@ -104,6 +105,38 @@ describe('statement artifacts', () => {
       const found = await fetchReleaseStatements(store, subject.digest);
       expect(found).toHaveLength(1);
       expect(found[0]?.statement.equals(statement)).toBe(true);
+    });
+
+    it('reads at most MAX_RELEASE_ARTIFACTS referrer manifests however many are listed', async () => {
+      const store = new MemoryStore();
+      const built = await buildTestImage(store, tmp.path, '1.0.0', 'stable');
+      const subject = built.index;
+      await store.putBlob(EMPTY_DESCRIPTOR, () => Readable.from([Buffer.from('{}')]));
+      for (let i = 0; i < MAX_RELEASE_ARTIFACTS + 20; i++) {
+        const junk = Buffer.from(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: MEDIA_TYPE_OCI_MANIFEST,
+            artifactType: RELEASE_ARTIFACT_TYPE,
+            config: EMPTY_DESCRIPTOR,
+            layers: [EMPTY_DESCRIPTOR],
+            subject,
+            annotations: { n: String(i) },
+          }),
+        );
+        const desc = await store.putManifest(junk, MEDIA_TYPE_OCI_MANIFEST);
+        await ensureReferrerListed(store, subject.digest, { ...desc, artifactType: RELEASE_ARTIFACT_TYPE });
+      }
+      const reads: string[] = [];
+      const getManifest = store.getManifest.bind(store);
+      store.getManifest = (reference: string) => {
+        reads.push(reference);
+        return getManifest(reference);
+      };
+      expect(await fetchReleaseStatements(store, subject.digest)).toEqual([]);
+      const referrerReads = reads.filter((r) => r !== `sha256-${subject.digest.slice(7)}`);
+      expect(referrerReads.length).toBeLessThanOrEqual(MAX_RELEASE_ARTIFACTS);
+      expect(referrerReads.length).toBeGreaterThan(0);
     });
   });
 
