@@ -1,2 +1,8 @@
 // The agent uses the one error model of minerhaul (signing/src/errors.ts).
-export { MinerhaulError, isMinerhaulError, withContext, type ErrorCode } from '@minerhaul/signing';
+export {
+  ERROR_CODES,
+  MinerhaulError,
+  isMinerhaulError,
+  withContext,
+  type ErrorCode,
+} from '@minerhaul/signing';

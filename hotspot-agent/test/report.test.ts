@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   buildReport,
@@ -113,6 +113,18 @@ describe('device reports', () => {
       for (let i = 1; i <= 5; i++) await queue.push({ body: `{"n":${i}}`, headers: {} });
       const bodies = (await queue.list()).map((e) => e.report.body);
       expect(bodies).toEqual(['{"n":3}', '{"n":4}', '{"n":5}']);
+    });
+
+    it('drops an entry that is not a report, and keeps one it cannot read now for a later try', async () => {
+      const dir = join(tmp.path, 'q-unreadable');
+      const queue = new ReportQueue(dir, 10);
+      await queue.push({ body: '{"n":1}', headers: {} });
+      writeFileSync(join(dir, '000000000100.json'), 'not json');
+      mkdirSync(join(dir, '000000000200.json')); // read fails with EISDIR, as an I/O error would
+      expect((await queue.list()).map((e) => e.report.body)).toEqual(['{"n":1}']);
+      const left = readdirSync(dir);
+      expect(left).not.toContain('000000000100.json');
+      expect(left).toContain('000000000200.json');
     });
   });
 

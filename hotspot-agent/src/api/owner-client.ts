@@ -1,5 +1,5 @@
 import type { SecretKey } from '@minerhaul/signing';
-import { MinerhaulError } from '../errors';
+import { ERROR_CODES, MinerhaulError, type ErrorCode } from '../errors';
 import { signOwnerRequest } from './owner-request';
 
 export interface OwnerConfigResult {
@@ -45,7 +45,8 @@ export async function sendOwnerConfig(
   if (!res.ok) {
     const error = (body as { error?: { code?: string; message?: string; errors?: string[] } } | undefined)
       ?.error;
-    const code = error?.code === 'E_SIGNATURE' || error?.code === 'E_KEY' ? error.code : 'E_CONFIG';
+    // The agent's own stable code comes back as it is; anything else (a proxy's page) is E_CONFIG.
+    const code = isErrorCode(error?.code) ? error.code : 'E_CONFIG';
     throw new MinerhaulError(
       code,
       `agent refused the change (HTTP ${res.status}): ${error?.message ?? text.slice(0, 200)}`,
@@ -55,4 +56,8 @@ export async function sendOwnerConfig(
     );
   }
   return body as OwnerConfigResult;
+}
+
+function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
 }

@@ -28,18 +28,22 @@ export class ReportQueue {
     for (const name of names.slice(0, Math.max(0, excess))) await this.drop(name);
   }
 
-  /** Queued entries, oldest first. Unreadable files (a torn write is impossible, but a full disk is not) are dropped. */
+  /**
+   * Queued entries, oldest first. An entry that is not a queued report is dropped; one that cannot be
+   * read right now (EIO, EACCES) stays for a later try, so a passing fault loses no report.
+   */
   async list(): Promise<{ id: string; report: SignedReport }[]> {
     const out: { id: string; report: SignedReport }[] = [];
     for (const name of await this.names()) {
+      let text: string;
       try {
-        const report = JSON.parse(await readFile(join(this.dir, name), 'utf8')) as SignedReport;
-        if (typeof report.body === 'string' && typeof report.headers === 'object')
-          out.push({ id: name, report });
-        else await this.drop(name);
+        text = await readFile(join(this.dir, name), 'utf8');
       } catch {
-        await this.drop(name);
+        continue;
       }
+      const report = parseQueued(text);
+      if (report !== undefined) out.push({ id: name, report });
+      else await this.drop(name);
     }
     return out;
   }
@@ -59,5 +63,14 @@ export class ReportQueue {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
     }
+  }
+}
+
+function parseQueued(text: string): SignedReport | undefined {
+  try {
+    const report = JSON.parse(text) as SignedReport;
+    return typeof report.body === 'string' && typeof report.headers === 'object' ? report : undefined;
+  } catch {
+    return undefined;
   }
 }
