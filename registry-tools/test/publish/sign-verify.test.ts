@@ -53,6 +53,15 @@ describe('sign and verify', () => {
       expect(other.statement.sequence).toBe(1);
     });
 
+    it('refuses to guess the sequence (E_CONFIG) in a repository with more than 1000 tags', async () => {
+      const store = new MemoryStore();
+      const built = await buildTestImage(store, tmp.path, '1.0.0', 'stable');
+      for (let i = 0; i < 1001; i++) store.tags.set(`v${i}`, built.index.digest);
+      await expectCode(signImage(store, { reference: 'stable', secretKey: alice.secret }), 'E_CONFIG');
+      const explicit = await signImage(store, { reference: 'stable', secretKey: alice.secret, sequence: 7 });
+      expect(explicit.statement.sequence).toBe(7);
+    });
+
     it('returns the next sequence even when the channel tag moved and the old release is untagged', async () => {
       const store = layout('moved');
       await buildTestImage(store, tmp.path, '1.0.0', 'stable');
