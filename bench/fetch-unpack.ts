@@ -7,8 +7,10 @@
 // 2. v1 -> v2 where only one small layer changed: every byte the engine fetched (manifests,
 //    statements, config, layers; counted by a proxy of our own) / that layer's size. Goal <= 1.02.
 // Runtime and health check are no-ops: this measures fetching, not swapping (bench/swap.ts does that).
+// CPU time (user+sys) is printed beside wall time: ours from process.cpuUsage() (thread pool included),
+// skopeo's and umoci's from /usr/bin/time; it moves less than wall time on a shared machine.
 // Run: node -r ./bench/ts-register.js bench/fetch-unpack.ts   (MINERHAUL_BENCH_RUNS=3 by default)
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
@@ -177,6 +179,14 @@ function engineFor(store: ImageStore, stateDir: string, keyLine: string, tag: st
   });
 }
 
+/** Runs a program to completion; returns its CPU seconds (user+sys, children included) from /usr/bin/time. */
+function timed(program: string, args: string[]): number {
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', program, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${program} failed: ${r.stderr}`);
+  const [user, sys] = (r.stderr.trim().split('\n').pop() ?? '').split(' ').map(Number);
+  return (user ?? 0) + (sys ?? 0);
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
@@ -207,10 +217,14 @@ async function main(): Promise<void> {
     // 1. Install the big image: ours vs skopeo copy + umoci raw unpack.
     const ours: number[] = [];
     const theirs: number[] = [];
+    // CPU seconds (user+sys) beside wall time: steadier than wall time on a shared machine.
+    const oursCpu: number[] = [];
+    const theirsCpu: number[] = [];
     for (let run = 0; run < RUNS; run++) {
       rmSync(work, { recursive: true, force: true });
       mkdirSync(work, { recursive: true });
       let t = process.hrtime.bigint();
+      const cpu0 = process.cpuUsage();
       const result = await engineFor(
         openStore(`${registry.host}/miner:big`),
         join(work, 'state'),
@@ -218,10 +232,12 @@ async function main(): Promise<void> {
         'big',
       ).check();
       ours.push(Number(process.hrtime.bigint() - t) / 1e9);
+      const cpu = process.cpuUsage(cpu0);
+      oursCpu.push((cpu.user + cpu.system) / 1e6);
       if (result.outcome !== 'updated') throw new Error(`engine: ${result.outcome}`);
 
       t = process.hrtime.bigint();
-      execFileSync('skopeo', [
+      let theirCpu = timed('skopeo', [
         'copy',
         '--quiet',
         '--insecure-policy',
@@ -229,12 +245,18 @@ async function main(): Promise<void> {
         `docker://${registry.host}/miner:big`,
         `oci:${join(work, 'oci')}:big`,
       ]);
-      execFileSync('umoci', ['raw', 'unpack', '--image', `${join(work, 'oci')}:big`, join(work, 'rootfs')], {
-        stdio: 'ignore',
-      });
+      theirCpu += timed('umoci', [
+        'raw',
+        'unpack',
+        '--image',
+        `${join(work, 'oci')}:big`,
+        join(work, 'rootfs'),
+      ]);
+      theirsCpu.push(theirCpu);
       theirs.push(Number(process.hrtime.bigint() - t) / 1e9);
       console.log(
-        `run ${run + 1}: minerhaul ${ours[run]?.toFixed(2)} s, skopeo+umoci ${theirs[run]?.toFixed(2)} s`,
+        `run ${run + 1}: minerhaul ${ours[run]?.toFixed(2)} s (cpu ${oursCpu[run]?.toFixed(2)} s), ` +
+          `skopeo+umoci ${theirs[run]?.toFixed(2)} s (cpu ${theirsCpu[run]?.toFixed(2)} s)`,
       );
     }
 
@@ -264,6 +286,9 @@ async function main(): Promise<void> {
     console.log(`skopeo copy + umoci raw unpack  ${s.toFixed(2)} s`);
     console.log(`v1 -> v2: fetched ${fetched} bytes for a changed layer of ${smallSize} bytes`);
     console.log(`ratio fetch+unpack (minerhaul / skopeo+umoci): ${(m / s).toFixed(2)}`);
+    console.log(
+      `CPU time medians: minerhaul ${median(oursCpu).toFixed(2)} s, skopeo+umoci ${median(theirsCpu).toFixed(2)} s`,
+    );
     console.log(`ratio bytes fetched / changed layer: ${(fetched / smallSize).toFixed(4)}`);
   } finally {
     await proxy.close();

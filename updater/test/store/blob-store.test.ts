@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { DigestVerifier } from '@minerhaul/registry-tools';
 import { BlobStore, type BlobRef, type BlobSource } from '@minerhaul/updater';
 import { makeTmpDir } from '../../../test/support/tmp-dir';
 
@@ -32,6 +33,19 @@ function sourceOf(content: Buffer, requests: number[] = [], failAfter?: number):
         }
       })(),
     );
+  };
+}
+
+/**
+ * A source like the registry client's: `content` from `offset` piped through a DigestVerifier for
+ * `verifies` (the descriptor the client was asked for), which may differ from what is served.
+ */
+function verifyingSourceOf(content: Buffer, verifies: BlobRef, requests: number[] = []): BlobSource {
+  return async (_blob, offset) => {
+    requests.push(offset);
+    const verifier = new DigestVerifier({ mediaType: '', ...verifies });
+    Readable.from([content.subarray(offset)]).pipe(verifier);
+    return verifier;
   };
 }
 
@@ -119,6 +133,60 @@ describe('BlobStore', () => {
       await expect(store.fetch(blob, sourceOf(content))).rejects.toMatchObject({ code: 'E_DIGEST' });
       expect(await store.partialSize(blob.digest)).toBe(0);
       expect(await store.fetch(blob, sourceOf(content))).toBe(3000);
+    });
+
+    describe('from a source that verifies the same blob itself (docs/decisions/0900)', () => {
+      it('stores what the source verified', async () => {
+        const store = await BlobStore.open(tmp.path);
+        const content = Buffer.alloc(300 * 1024, 5);
+        const blob = blobOf(content);
+        expect(await store.fetch(blob, verifyingSourceOf(content, blob))).toBe(content.length);
+        expect(readFileSync(store.blobPath(blob.digest)).equals(content)).toBe(true);
+        expect(readdirSync(store.incomingDir)).toEqual([]);
+      });
+
+      it("keeps nothing when the source's own check fails", async () => {
+        const store = await BlobStore.open(tmp.path);
+        const blob = blobOf(Buffer.from('expected content'));
+        const tampered = Buffer.from('tampered content'); // same length: only the hash can tell
+        await expect(store.fetch(blob, verifyingSourceOf(tampered, blob))).rejects.toMatchObject({
+          code: 'E_DIGEST',
+        });
+        expect(await store.has(blob.digest)).toBe(false);
+        expect(readdirSync(store.incomingDir)).toEqual([]);
+      });
+
+      it('still hashes when the source verifies another descriptor', async () => {
+        const store = await BlobStore.open(tmp.path);
+        const wanted = blobOf(Buffer.from('the wanted blob'));
+        const other = Buffer.from('another one, ok'); // same length: only the hash can tell
+        await expect(store.fetch(wanted, verifyingSourceOf(other, blobOf(other)))).rejects.toMatchObject({
+          code: 'E_DIGEST',
+        });
+        // Same digest, another size: not the same descriptor either.
+        const content = Buffer.from('sized blob');
+        const blob = blobOf(content);
+        const resized = { digest: blob.digest, size: blob.size + 1 };
+        await expect(store.fetch(blob, verifyingSourceOf(content, resized))).rejects.toMatchObject({
+          code: 'E_DIGEST',
+        });
+        expect(await store.list()).toEqual([]);
+      });
+
+      it('verifies a resumed download end to end, the held prefix included', async () => {
+        const store = await BlobStore.open(tmp.path);
+        const content = Buffer.alloc(3000, 9);
+        const blob = blobOf(content);
+        const requests: number[] = [];
+        writeFileSync(join(store.incomingDir, blob.digest.slice(7)), Buffer.alloc(1000, 1)); // wrong prefix
+        // A whole-blob verifier over a tail would fail anyway; the store must not trust it either way.
+        await expect(store.fetch(blob, verifyingSourceOf(content, blob, requests))).rejects.toMatchObject({
+          code: 'E_DIGEST',
+        });
+        expect(requests).toEqual([1000]);
+        expect(await store.partialSize(blob.digest)).toBe(0);
+        expect(await store.has(blob.digest)).toBe(false);
+      });
     });
 
     it('refuses with E_NO_SPACE before downloading when the disk is too full', async () => {

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
+import { DigestVerifier } from '@minerhaul/registry-tools';
 import { BlobStore, fetchAndUnpack, spaceGuard, type BlobSource } from '@minerhaul/updater';
 import { makeTmpDir } from '../../../test/support/tmp-dir';
 import { buildTar, TAR, TAR_GZIP, type TarSpec } from '../unpack/tar-builder';
@@ -33,7 +34,14 @@ function makeLayer(entries: TarSpec[], compressed = true): TestLayer {
 /** A registry stand-in: serves blobs by digest from an offset, counts requests, can fail mid-way. */
 function registry(
   layers: TestLayer[],
-  opts: { failDigest?: string; failAfter?: number; tamper?: string; tamperAt?: number } = {},
+  opts: {
+    failDigest?: string;
+    failAfter?: number;
+    tamper?: string;
+    tamperAt?: number;
+    /** Serve through a DigestVerifier as the registry client does (the store then skips its hash). */
+    verify?: boolean;
+  } = {},
 ) {
   const requests: Array<{ digest: string; offset: number }> = [];
   const source: BlobSource = async (blob, offset) => {
@@ -44,7 +52,7 @@ function registry(
     if (opts.tamper === blob.digest)
       body = Buffer.from(body.map((b, i) => (i === opts.tamperAt ? b ^ 0xff : b)));
     const fail = opts.failDigest === blob.digest ? opts.failAfter : undefined;
-    return Readable.from(
+    const stream = Readable.from(
       (async function* () {
         for (let i = 0; i < body.length; i += 4096) {
           if (fail !== undefined && i >= fail) throw new Error('connection reset');
@@ -52,6 +60,10 @@ function registry(
         }
       })(),
     );
+    if (!opts.verify || offset > 0) return stream;
+    const verifier = new DigestVerifier(layer.descriptor);
+    stream.on('error', (err) => verifier.destroy(err));
+    return stream.pipe(verifier);
   };
   return { source, requests };
 }
@@ -148,6 +160,24 @@ describe('fetchAndUnpack', () => {
       expect(await store.list()).toEqual([]);
       expect(await store.partialSize(a.descriptor.digest)).toBe(0);
       expect(readdirSync(join(tmp.path, 'releases'))).toEqual([]);
+    });
+
+    it('refuses it the same way when only the registry client verifies it (docs/decisions/0900)', async () => {
+      const store = await BlobStore.open(join(tmp.path, 'store'));
+      const a = makeLayer([{ name: 'opt/miner/bin/miner', data: 'v1 miner binary' }], false);
+      const dest = join(tmp.path, 'releases', 'v1');
+      const reg = registry([a], { tamper: a.descriptor.digest, tamperAt: 512 + 3, verify: true });
+      await expect(
+        fetchAndUnpack({ store, layers: [a], source: reg.source, destDir: dest }),
+      ).rejects.toMatchObject({ code: 'E_DIGEST' });
+      expect(await store.list()).toEqual([]);
+      expect(await store.partialSize(a.descriptor.digest)).toBe(0);
+      expect(readdirSync(join(tmp.path, 'releases'))).toEqual([]);
+      // The same source untampered installs and stores the blob.
+      const clean = registry([a], { verify: true });
+      await fetchAndUnpack({ store, layers: [a], source: clean.source, destDir: dest });
+      expect(await store.list()).toEqual([a.descriptor.digest]);
+      expect(readFileSync(join(dest, 'opt/miner/bin/miner'), 'utf8')).toBe('v1 miner binary');
     });
 
     it('refuses a tampered gzip layer before its end (corrupt stream), keeping nothing usable', async () => {
