@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { ReportRefusedError } from './errors';
 import type { VerifiedReport } from './ingest-plan';
-import { publicKeyFromBase64, verifyReportSignature } from './report-signature';
+import { publicKeyFromBase64, verifyReportSignature, verifyReportSignatureAsync } from './report-signature';
 import { validateReport } from './report-validator';
 
 export interface IntakePolicy {
@@ -45,6 +45,30 @@ function parseKey(b64: string): KeyObject {
  * The store then checks the key binding and the sequence (replay), see planIngest.
  */
 export function verifyRawReport(raw: RawReport, policy: IntakePolicy): VerifiedReport {
+  const envelope = checkEnvelope(raw, policy);
+  if (!verifyReportSignature(envelope.key, raw.body, envelope.signature)) throw badSignature();
+  return checkBody(raw, envelope, policy);
+}
+
+/** verifyRawReport with the signature checked on the thread pool (the server's hot path). */
+export async function verifyRawReportAsync(raw: RawReport, policy: IntakePolicy): Promise<VerifiedReport> {
+  const envelope = checkEnvelope(raw, policy);
+  if (!(await verifyReportSignatureAsync(envelope.key, raw.body, envelope.signature))) throw badSignature();
+  return checkBody(raw, envelope, policy);
+}
+
+function badSignature(): ReportRefusedError {
+  return new ReportRefusedError('bad-signature', 'the signature does not match the report and device key');
+}
+
+interface Envelope {
+  key: KeyObject;
+  deviceKey: string;
+  signature: string;
+}
+
+/** Media type, headers, key and allow-list: the checks before the signature. */
+function checkEnvelope(raw: RawReport, policy: IntakePolicy): Envelope {
   const type = (raw.contentType ?? '').split(';')[0]?.trim().toLowerCase();
   if (type !== 'application/json') {
     throw new ReportRefusedError('unsupported-media-type', 'a report must be sent as application/json');
@@ -67,9 +91,11 @@ export function verifyRawReport(raw: RawReport, policy: IntakePolicy): VerifiedR
   if (policy.allowedKeys !== undefined && !policy.allowedKeys.has(raw.deviceKey)) {
     throw new ReportRefusedError('not-allowed', 'this device key is not on the allow-list');
   }
-  if (!verifyReportSignature(key, raw.body, raw.signature)) {
-    throw new ReportRefusedError('bad-signature', 'the signature does not match the report and device key');
-  }
+  return { key, deviceKey: raw.deviceKey, signature: raw.signature };
+}
+
+/** JSON, schema and clock window: the checks after the signature. */
+function checkBody(raw: RawReport, envelope: Envelope, policy: IntakePolicy): VerifiedReport {
   let value: unknown;
   try {
     value = JSON.parse(raw.body.toString('utf8'));
@@ -93,7 +119,7 @@ export function verifyRawReport(raw: RawReport, policy: IntakePolicy): VerifiedR
   }
   return {
     deviceId: checked.report.deviceId,
-    publicKey: raw.deviceKey,
+    publicKey: envelope.deviceKey,
     report: checked.report,
     receivedAt: raw.receivedAt,
   };

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ReportRefusedError, isMinerhaulError } from './errors';
 import type { FleetMetrics } from './fleet-metrics';
-import { type IntakePolicy, verifyRawReport } from './report-intake';
+import { type IntakePolicy, verifyRawReportAsync } from './report-intake';
 import { DEVICE_KEY_HEADER, SIGNATURE_HEADER } from './report-signature';
 import type { WriteQueue } from './write-queue';
 
@@ -100,7 +100,7 @@ export async function handleReport(
       );
       return;
     }
-    const verified = verifyRawReport(
+    const verified = await verifyRawReportAsync(
       {
         body,
         contentType: header(req, 'content-type'),
