@@ -5,60 +5,17 @@
 // Run: node -r ./bench/ts-register.js bench/pull.ts   (MINERHAUL_BENCH_RUNS=3 by default)
 // The source layout is generated once into /tmp/minerhaul-bench-pull (delete it to regenerate).
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { OciLayoutStore, openStore, parseManifest, type ImageStore } from '@minerhaul/registry-tools';
 import { startRegistry } from '../test/support/registry';
+import { BENCH_LAYER_MB as LAYER_MB, benchImageLayout } from './support/bench-image';
 
 const CACHE = process.env.MINERHAUL_BENCH_CACHE ?? '/tmp/minerhaul-bench-pull';
 const RUNS = Number(process.env.MINERHAUL_BENCH_RUNS ?? 3);
-const LAYER_MB = [60, 50, 40];
-const GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
-const MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
-const digestOf = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-
-/** The source image as an OCI layout: three layers made by GNU tar + gzip -1 from random files. */
-async function generate(): Promise<string> {
-  const layoutDir = join(CACHE, 'layout');
-  if (existsSync(join(layoutDir, 'index.json'))) return layoutDir;
-  rmSync(CACHE, { recursive: true, force: true });
-  mkdirSync(CACHE, { recursive: true });
-  const store = new OciLayoutStore(layoutDir);
-  const layers = [];
-  const diffIds = [];
-  for (const [i, mb] of LAYER_MB.entries()) {
-    const src = join(CACHE, `src${i}`);
-    mkdirSync(src, { recursive: true });
-    for (let f = 0; f < 8; f++) writeFileSync(join(src, `f${f}.bin`), randomBytes((mb * 1024 * 1024) / 8));
-    const tar = join(CACHE, `layer${i}.tar`);
-    execFileSync('tar', ['-C', src, '--numeric-owner', '-cf', tar, '.']);
-    diffIds.push(digestOf(readFileSync(tar)));
-    execFileSync('gzip', ['-1', '-n', tar]);
-    const blob = readFileSync(`${tar}.gz`);
-    const descriptor = { mediaType: GZIP, digest: digestOf(blob), size: blob.length };
-    await store.putBlob(descriptor, () => Readable.from([blob]));
-    layers.push(descriptor);
-    rmSync(src, { recursive: true, force: true });
-    rmSync(`${tar}.gz`, { force: true });
-  }
-  const config = Buffer.from(
-    JSON.stringify({ architecture: 'arm64', os: 'linux', rootfs: { type: 'layers', diff_ids: diffIds } }),
-  );
-  const configDescriptor = {
-    mediaType: 'application/vnd.oci.image.config.v1+json',
-    digest: digestOf(config),
-    size: config.length,
-  };
-  await store.putBlob(configDescriptor, () => Readable.from([config]));
-  const manifest = Buffer.from(
-    JSON.stringify({ schemaVersion: 2, mediaType: MANIFEST, config: configDescriptor, layers }),
-  );
-  await store.putManifest(manifest, MANIFEST, 'bench');
-  return layoutDir;
-}
+/** The source image as an OCI layout (bench/support/bench-image.ts). */
+const generate = (): Promise<string> => benchImageLayout(CACHE);
 
 /** Our pull: resolve with HEAD, GET and verify the manifest, then every blob concurrently into the layout. */
 async function pull(source: ImageStore, target: OciLayoutStore, tag: string): Promise<void> {

@@ -9,7 +9,7 @@ const { join } = require('node:path');
 // Benchmarks are bench/NAME.ts or bench/GROUP/NAME.ts (named GROUP/NAME).
 const all = readdirSync(__dirname, { withFileTypes: true })
   .flatMap((e) =>
-    e.isDirectory() && e.name !== 'results'
+    e.isDirectory() && e.name !== 'results' && e.name !== 'support'
       ? readdirSync(join(__dirname, e.name))
           .filter((f) => f.endsWith('.ts'))
           .map((f) => `${e.name}/${f}`)
