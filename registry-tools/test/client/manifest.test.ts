@@ -8,6 +8,7 @@ import {
   digestOf,
   parseManifest,
 } from '@minerhaul/registry-tools';
+import { thrownCode as codeOf } from '../../../test/support/error-code';
 
 const layer = {
   mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
@@ -21,15 +22,6 @@ const manifest = {
   layers: [layer],
 };
 const bytes = (doc: unknown): Buffer => Buffer.from(JSON.stringify(doc));
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return isMinerhaulError(err) ? err.code : 'not-minerhaul';
-  }
-  return undefined;
-}
 
 describe('parseManifest', () => {
   describe('when the document is valid', () => {

@@ -1,4 +1,3 @@
-import { isMinerhaulError } from '@minerhaul/signing';
 import {
   MEDIA_TYPE_OCI_INDEX,
   MEDIA_TYPE_OCI_MANIFEST,
@@ -8,6 +7,7 @@ import {
   type Descriptor,
   type ImageIndex,
 } from '@minerhaul/registry-tools';
+import { thrownCode as codeOf } from '../../../test/support/error-code';
 
 const d = (n: number, platform?: Descriptor['platform'], extra: Partial<Descriptor> = {}): Descriptor => ({
   mediaType: MEDIA_TYPE_OCI_MANIFEST,
@@ -21,15 +21,6 @@ const index = (...manifests: Descriptor[]): ImageIndex => ({
   mediaType: MEDIA_TYPE_OCI_INDEX,
   manifests,
 });
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return isMinerhaulError(err) ? err.code : 'not-minerhaul';
-  }
-  return undefined;
-}
 
 describe('selectPlatform', () => {
   describe('when the index holds the platform', () => {

@@ -7,6 +7,7 @@ import {
   openStore,
   type ImageStore,
 } from '@minerhaul/registry-tools';
+import { rejectedCode as codeOf } from '../../../test/support/error-code';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -36,15 +37,6 @@ const manifestBytes = Buffer.from(
   }),
 );
 const manifestDigest = digestOf(manifestBytes);
-
-async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string | undefined> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (err) {
-    return isMinerhaulError(err) ? err.code : `not-minerhaul: ${String(err)}`;
-  }
-  return undefined;
-}
 
 describe('registry client', () => {
   let server: Awaited<ReturnType<typeof scripted>>;

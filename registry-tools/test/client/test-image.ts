@@ -140,18 +140,6 @@ export async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-export async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string | undefined> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    return err instanceof Error && err.name === 'MinerhaulError'
-      ? String(code)
-      : `not-minerhaul: ${String(err)}`;
-  }
-  return undefined;
-}
-
 /** Copy `reference` (index or manifest, children and blobs) from one store to another: a test's own walk. */
 export async function copyAll(
   from: ImageStore,
@@ -179,3 +167,5 @@ export async function copyAll(
   };
   return copyOne(top.bytes, top.descriptor.mediaType, tag);
 }
+
+export { rejectedCode as codeOf } from '../../../test/support/error-code';

@@ -1,4 +1,3 @@
-import { isMinerhaulError } from '@minerhaul/signing';
 import {
   checkDockerHealth,
   checkExec,
@@ -8,15 +7,7 @@ import {
   healthCheckFor,
 } from '@minerhaul/updater';
 import { DIGEST, fakeClock, miner, targetSeeing } from './fake-target';
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-    return undefined;
-  } catch (err) {
-    return isMinerhaulError(err) ? err.code : `not a MinerhaulError: ${String(err)}`;
-  }
-}
+import { rejectedCode as codeOf } from '../../../../test/support/error-code';
 
 function answering(statuses: number[]): typeof fetch & { calls: number } {
   const impl = Object.assign(
