@@ -1,7 +1,8 @@
 // Benchmark: signed reports accepted per second, SQLite and PostgreSQL, with the fleet simulator
 // as the load on the same 2-core machine (server in one process, simulator in this one).
-//   node -r ./bench/ts-register.js bench/fleet/reports-per-second.ts [seconds] [devices]
-// Bounded: each run lasts `seconds` (default 20, at most 120).
+//   node -r ./bench/ts-register.js bench/fleet/reports-per-second.ts [seconds] [devices] [in-flight]
+// Bounded: each run lasts `seconds` (default 20, at most 120). `in-flight` (default 256): requests the
+// simulated devices have open at once, each on its own keep-alive connection (docs/decisions/0603).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -12,6 +13,7 @@ import { makeTmpDir } from '../../test/support/tmp-dir';
 
 const seconds = Math.min(Number(process.argv[2] ?? 20), 120);
 const devices = Math.min(Number(process.argv[3] ?? 5000), 100_000);
+const inFlight = Math.min(Number(process.argv[4] ?? 256), 512);
 const root = join(__dirname, '..', '..');
 
 function startServer(db: string): Promise<{ url: string; child: ChildProcess }> {
@@ -57,7 +59,7 @@ async function measure(label: string, db: string): Promise<Measured> {
       url,
       devices,
       durationSeconds: seconds,
-      concurrency: 64,
+      concurrency: inFlight,
       ratePerSecond: 0,
       silentShare: 0,
     });
@@ -85,7 +87,7 @@ async function main(): Promise<void> {
     console.log(
       `load average before: ${loadavg()
         .map((l) => l.toFixed(1))
-        .join(' ')}`,
+        .join(' ')}; ${devices} devices, ${inFlight} requests in flight, ${seconds} s per store`,
     );
     const results = [
       await measure('sqlite', `sqlite:${join(tmp.path, 'fleet.db')}`),
@@ -104,7 +106,7 @@ async function main(): Promise<void> {
     writeFileSync(
       join(root, 'bench', 'results', 'fleet-reports-per-second.json'),
       JSON.stringify(
-        { date: new Date().toISOString(), seconds, devices, loadAverage: loadavg(), results },
+        { date: new Date().toISOString(), seconds, devices, inFlight, loadAverage: loadavg(), results },
         null,
         2,
       ),
