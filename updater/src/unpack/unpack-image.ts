@@ -76,6 +76,8 @@ export async function unpackImage(
           owner: opts.owner,
           signal: opts.signal,
           onWritten: opts.onWritten,
+          // The release is flushed before its rename: start each big file's writeback early.
+          earlyWriteback: opts.durable ?? true,
         });
         results.push({ ...result, digest: layer.descriptor.digest });
       } catch (err) {

@@ -1,0 +1,42 @@
+import { close, fdatasync } from 'node:fs';
+import { promisify } from 'node:util';
+
+const fdatasyncP = promisify(fdatasync);
+const closeP = promisify(close);
+
+/**
+ * Starts the disk writeback of big files as they are closed (fdatasync on the thread pool) so the
+ * release's final syncfs (docs/decisions/0305) finds little dirty data. Never makes the writer
+ * wait: with `limit` flushes running, a file is just closed and left to the syncfs.
+ */
+export class EarlyWriteback {
+  private readonly running = new Set<Promise<void>>();
+  private failure: { error: unknown } | undefined;
+
+  constructor(private readonly limit: number) {}
+
+  /** Takes ownership of `fd`; true when it is being flushed, false when the caller should close it. */
+  take(fd: number): boolean {
+    if (this.running.size >= this.limit || this.failure) return false;
+    const job: Promise<void> = fdatasyncP(fd)
+      .catch((error: unknown) => {
+        this.failure ??= { error };
+      })
+      .finally(() => closeP(fd).catch(() => undefined))
+      .finally(() => {
+        this.running.delete(job);
+      });
+    this.running.add(job);
+    return true;
+  }
+
+  /** Waits for every flush; a failed flush (EIO, ENOSPC) fails the layer. */
+  async drain(): Promise<void> {
+    await this.settle();
+    if (this.failure) throw this.failure.error;
+  }
+
+  async settle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running]);
+  }
+}
