@@ -9,7 +9,9 @@
 // Runtime and health check are no-ops: this measures fetching, not swapping (bench/swap.ts does that).
 // CPU time (user+sys) is printed beside wall time: ours from process.cpuUsage() (thread pool included),
 // skopeo's and umoci's from /usr/bin/time; it moves less than wall time on a shared machine.
-// Run: node -r ./bench/ts-register.js bench/fetch-unpack.ts   (MINERHAUL_BENCH_RUNS=3 by default)
+// 3. The install of 1. in a fresh node process per run, from the build (bench/support/install-once.js),
+//    as a device's engine child does it (0506), again beside skopeo copy + umoci raw unpack.
+// Run: npm run build && node -r ./bench/ts-register.js bench/fetch-unpack.ts   (MINERHAUL_BENCH_RUNS=3 by default)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -260,6 +262,41 @@ async function main(): Promise<void> {
       );
     }
 
+    // 3. Fresh process per install, from the build: every install on a device is a first run.
+    const installOnce = join(__dirname, 'support', 'install-once.js');
+    if (!existsSync(join(__dirname, '..', 'updater', 'dist', 'unpack', 'layer-worker.js'))) {
+      throw new Error('updater/dist is missing: run `npm run build` first');
+    }
+    const fresh: number[] = [];
+    const freshCpu: number[] = [];
+    const theirsFresh: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      rmSync(work, { recursive: true, force: true });
+      mkdirSync(work, { recursive: true });
+      let t = process.hrtime.bigint();
+      const child = spawnSync(process.execPath, [installOnce, registry.host, 'big', keyLine, work], {
+        encoding: 'utf8',
+      });
+      if (child.status !== 0) throw new Error(`install-once failed: ${child.stderr}`);
+      fresh.push(Number(process.hrtime.bigint() - t) / 1e9);
+      freshCpu.push((JSON.parse(child.stdout) as { cpuSeconds: number }).cpuSeconds);
+      t = process.hrtime.bigint();
+      timed('skopeo', [
+        'copy',
+        '--quiet',
+        '--insecure-policy',
+        '--src-tls-verify=false',
+        `docker://${registry.host}/miner:big`,
+        `oci:${join(work, 'oci')}:big`,
+      ]);
+      timed('umoci', ['raw', 'unpack', '--image', `${join(work, 'oci')}:big`, join(work, 'rootfs')]);
+      theirsFresh.push(Number(process.hrtime.bigint() - t) / 1e9);
+      console.log(
+        `fresh process run ${run + 1}: minerhaul ${fresh[run]?.toFixed(2)} s (cpu ${freshCpu[run]?.toFixed(2)} s), ` +
+          `skopeo+umoci ${theirsFresh[run]?.toFixed(2)} s`,
+      );
+    }
+
     // 2. v1 -> v2 with one small layer changed, through the counting proxy.
     rmSync(work, { recursive: true, force: true });
     const stateDir = join(work, 'inc-state');
@@ -288,6 +325,11 @@ async function main(): Promise<void> {
     console.log(`ratio fetch+unpack (minerhaul / skopeo+umoci): ${(m / s).toFixed(2)}`);
     console.log(
       `CPU time medians: minerhaul ${median(oursCpu).toFixed(2)} s, skopeo+umoci ${median(theirsCpu).toFixed(2)} s`,
+    );
+    console.log(
+      `ratio fetch+unpack, fresh process per install (minerhaul / skopeo+umoci): ` +
+        `${(median(fresh) / median(theirsFresh)).toFixed(2)} ` +
+        `(${median(fresh).toFixed(2)} s, cpu ${median(freshCpu).toFixed(2)} s / ${median(theirsFresh).toFixed(2)} s)`,
     );
     console.log(`ratio bytes fetched / changed layer: ${(fetched / smallSize).toFixed(4)}`);
   } finally {
