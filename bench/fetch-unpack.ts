@@ -34,6 +34,7 @@ import {
   platformSelector,
   statementVerifier,
 } from '@minerhaul/updater';
+import { ENGINE_CHILD_V8_FLAGS } from '@minerhaul/hotspot-agent';
 import { startRegistry } from '../test/support/registry';
 
 const CACHE = process.env.MINERHAUL_BENCH_CACHE ?? '/tmp/minerhaul-bench-fetch-unpack';
@@ -274,9 +275,14 @@ async function main(): Promise<void> {
       rmSync(work, { recursive: true, force: true });
       mkdirSync(work, { recursive: true });
       let t = process.hrtime.bigint();
-      const child = spawnSync(process.execPath, [installOnce, registry.host, 'big', keyLine, work], {
-        encoding: 'utf8',
-      });
+      // With the V8 flags the agent starts its engine child with (0508).
+      const child = spawnSync(
+        process.execPath,
+        [...ENGINE_CHILD_V8_FLAGS, installOnce, registry.host, 'big', keyLine, work],
+        {
+          encoding: 'utf8',
+        },
+      );
       if (child.status !== 0) throw new Error(`install-once failed: ${child.stderr}`);
       fresh.push(Number(process.hrtime.bigint() - t) / 1e9);
       freshCpu.push((JSON.parse(child.stdout) as { cpuSeconds: number }).cpuSeconds);

@@ -45,6 +45,7 @@ export { nextCronRun, isPlainCron, type CronFields } from './schedule/cron-next'
 export { sendOwnerConfig, type OwnerConfigResult } from './api/owner-client';
 export {
   ChildProcessEngine,
+  ENGINE_CHILD_V8_FLAGS,
   childProcessEngineFactory,
   engineChildPath,
 } from './engine/child-process-engine';

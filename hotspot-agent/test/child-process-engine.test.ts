@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ChildProcessEngine, type EngineHooks } from '@minerhaul/hotspot-agent';
+import { ChildProcessEngine, ENGINE_CHILD_V8_FLAGS, type EngineHooks } from '@minerhaul/hotspot-agent';
 import { makeTmpDir } from '../../test/support/tmp-dir';
 import { baseConfig } from './helpers/agent-fixtures';
 
@@ -24,6 +24,15 @@ process.on('message', () => {
   process.disconnect();
 });`,
   silent: `process.on('message', () => process.exit(3));`,
+  heapReporter: `
+const v8 = require('node:v8');
+process.on('message', () => {
+  process.send({ type: 'done', status: { phase: 'idle', rollbackCount: 0 },
+    result: { outcome: 'up-to-date', release: { digest: process.execArgv.join(' '),
+      manifestDigest: String(v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size),
+      version: 'check', sequence: 0 } } });
+  process.disconnect();
+});`,
   echoJob: `
 process.on('message', (m) => {
   process.send({ type: 'done', status: { phase: 'idle', rollbackCount: 0 },
@@ -68,6 +77,15 @@ describe('ChildProcessEngine', () => {
       await expect(engine('echoJob').check()).resolves.toMatchObject({
         release: { digest: 'device-1234567890', manifestDigest: 'default', version: 'check' },
       });
+    });
+  });
+
+  describe('when the child starts', () => {
+    it('runs with the engine heap sizing (decision 0508)', async () => {
+      const result = await engine('heapReporter').check();
+      expect(result.release?.digest.split(' ')).toEqual(expect.arrayContaining([...ENGINE_CHILD_V8_FLAGS]));
+      // The flag took effect: a default new space starts at 1 MiB semi-spaces, this one at 16 MiB.
+      expect(Number(result.release?.manifestDigest)).toBeGreaterThanOrEqual(16 * 1024 * 1024);
     });
   });
 

@@ -18,6 +18,13 @@ export function engineChildPath(): string {
 }
 
 /**
+ * V8 heap sizing for the engine child (docs/decisions/0508): an install streams ~300 MB of network
+ * and zlib buffers through a heap that starts small, and each fresh child otherwise spends a good
+ * part of its first install in garbage collections. Measured: install −25 %, peak RSS +21 MiB.
+ */
+export const ENGINE_CHILD_V8_FLAGS = ['--initial-heap-size=128', '--min-semi-space-size=16'] as const;
+
+/**
  * The update engine in a short-lived child process, one per job (recovery at start, each check).
  * The resident daemon then never loads the engine, the registry client or the runtimes: on a device
  * that checks every 15 minutes and updates a few times a year, that is most of the agent's memory
@@ -57,6 +64,7 @@ export class ChildProcessEngine implements AgentEngine {
     return new Promise((resolve, reject) => {
       // stdio inherited: the child's JSON log lines join the agent's.
       const child = fork(this.childPath, [], {
+        execArgv: [...process.execArgv, ...ENGINE_CHILD_V8_FLAGS],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         ...(signal ? { signal } : {}),
       });
