@@ -20,7 +20,7 @@ export function engineChildPath(): string {
 /**
  * V8 heap sizing for the engine child (docs/decisions/0508): an install streams ~300 MB of network
  * and zlib buffers through a heap that starts small, and each fresh child otherwise spends a good
- * part of its first install in garbage collections. Measured: install −25 %, peak RSS +21 MiB.
+ * part of its first install in garbage collections. Measured: −6 % wall, −9 % CPU, peak RSS +21 MiB.
  */
 export const ENGINE_CHILD_V8_FLAGS = ['--initial-heap-size=128', '--min-semi-space-size=16'] as const;
 
