@@ -190,6 +190,22 @@ function timed(program: string, args: string[]): number {
   return (user ?? 0) + (sys ?? 0);
 }
 
+/** The baseline: `skopeo copy` of miner:big into an OCI layout under `work`, then `umoci raw unpack`. */
+function skopeoThenUmoci(registryHost: string, work: string): { seconds: number; cpuSeconds: number } {
+  const started = process.hrtime.bigint();
+  const layout = `${join(work, 'oci')}:big`;
+  const cpuSeconds =
+    timed('skopeo', [
+      'copy',
+      '--quiet',
+      '--insecure-policy',
+      '--src-tls-verify=false',
+      `docker://${registryHost}/miner:big`,
+      `oci:${layout}`,
+    ]) + timed('umoci', ['raw', 'unpack', '--image', layout, join(work, 'rootfs')]);
+  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, cpuSeconds };
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
@@ -226,7 +242,7 @@ async function main(): Promise<void> {
     for (let run = 0; run < RUNS; run++) {
       rmSync(work, { recursive: true, force: true });
       mkdirSync(work, { recursive: true });
-      let t = process.hrtime.bigint();
+      const t = process.hrtime.bigint();
       const cpu0 = process.cpuUsage();
       const result = await engineFor(
         openStore(`${registry.host}/miner:big`),
@@ -239,24 +255,9 @@ async function main(): Promise<void> {
       oursCpu.push((cpu.user + cpu.system) / 1e6);
       if (result.outcome !== 'updated') throw new Error(`engine: ${result.outcome}`);
 
-      t = process.hrtime.bigint();
-      let theirCpu = timed('skopeo', [
-        'copy',
-        '--quiet',
-        '--insecure-policy',
-        '--src-tls-verify=false',
-        `docker://${registry.host}/miner:big`,
-        `oci:${join(work, 'oci')}:big`,
-      ]);
-      theirCpu += timed('umoci', [
-        'raw',
-        'unpack',
-        '--image',
-        `${join(work, 'oci')}:big`,
-        join(work, 'rootfs'),
-      ]);
-      theirsCpu.push(theirCpu);
-      theirs.push(Number(process.hrtime.bigint() - t) / 1e9);
+      const baseline = skopeoThenUmoci(registry.host, work);
+      theirsCpu.push(baseline.cpuSeconds);
+      theirs.push(baseline.seconds);
       console.log(
         `run ${run + 1}: minerhaul ${ours[run]?.toFixed(2)} s (cpu ${oursCpu[run]?.toFixed(2)} s), ` +
           `skopeo+umoci ${theirs[run]?.toFixed(2)} s (cpu ${theirsCpu[run]?.toFixed(2)} s)`,
@@ -274,7 +275,7 @@ async function main(): Promise<void> {
     for (let run = 0; run < RUNS; run++) {
       rmSync(work, { recursive: true, force: true });
       mkdirSync(work, { recursive: true });
-      let t = process.hrtime.bigint();
+      const t = process.hrtime.bigint();
       // With the V8 flags the agent starts its engine child with (0508).
       const child = spawnSync(
         process.execPath,
@@ -286,17 +287,7 @@ async function main(): Promise<void> {
       if (child.status !== 0) throw new Error(`install-once failed: ${child.stderr}`);
       fresh.push(Number(process.hrtime.bigint() - t) / 1e9);
       freshCpu.push((JSON.parse(child.stdout) as { cpuSeconds: number }).cpuSeconds);
-      t = process.hrtime.bigint();
-      timed('skopeo', [
-        'copy',
-        '--quiet',
-        '--insecure-policy',
-        '--src-tls-verify=false',
-        `docker://${registry.host}/miner:big`,
-        `oci:${join(work, 'oci')}:big`,
-      ]);
-      timed('umoci', ['raw', 'unpack', '--image', `${join(work, 'oci')}:big`, join(work, 'rootfs')]);
-      theirsFresh.push(Number(process.hrtime.bigint() - t) / 1e9);
+      theirsFresh.push(skopeoThenUmoci(registry.host, work).seconds);
       console.log(
         `fresh process run ${run + 1}: minerhaul ${fresh[run]?.toFixed(2)} s (cpu ${freshCpu[run]?.toFixed(2)} s), ` +
           `skopeo+umoci ${theirsFresh[run]?.toFixed(2)} s`,

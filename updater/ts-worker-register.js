@@ -1,7 +1,8 @@
-// Loads the unpack worker (src/unpack/layer-worker.ts) from sources, for jest and the benches'
-// ts-register: transpile only, like bench/ts-register.js, with the output cached by content so a
-// worker starts in tens of milliseconds instead of loading TypeScript (~0.6 s) each time. The
-// build (dist/) never uses this file.
+// Loads TypeScript sources without a build: the unpack worker (src/unpack/layer-worker.ts) under
+// jest and the benches, the benches themselves and the crash-recovery test's child process (both
+// delegate here: bench/ts-register.js, updater/test/engine/crash-child/ts-register.js). Transpile
+// only, with the output cached by content so a worker starts in tens of milliseconds instead of
+// loading TypeScript (~0.6 s) each time. The build (dist/) never uses this file.
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const Module = require('node:module');
