@@ -1,16 +1,18 @@
-// Fetch + verify + unpack benchmark (docs/performance.md "Fetch and unpack"), two measurements:
-// 1. The engine installing a signed ~150 MB, 3-layer image from Debian's docker-registry on 127.0.0.1
-//    into a release directory (HEAD, statement fetch + signify verification, manifest, then every
-//    layer in ONE streaming pass: download -> hash -> tee to the blob store -> gunzip -> unpack),
-//    against `skopeo copy docker://... oci:...` + `umoci raw unpack` of the same image, same run.
-//    Goal: ratio <= 0.5.
+// Fetch + verify + unpack benchmark (docs/performance.md "Fetch and unpack"):
+// 1. The engine installing a signed 3-layer image from Debian's docker-registry on 127.0.0.1 into a
+//    release directory (HEAD, statement fetch + signify verification, manifest, then every layer in
+//    ONE streaming pass: download -> hash -> tee to the blob store -> gunzip -> unpack), against
+//    `skopeo copy docker://... oci:...` + `umoci raw unpack` of the same image, same run. Goal <= 0.5.
+//    Two images: `miner`, content that compresses like a miner's files (157 MB in layers of 104, 35
+//    and 18 MB, the shape the issue measured; bench/support/miner-content.ts), and `big`, 150 MB of
+//    random bytes, the incompressible worst case where decompression costs nothing to overlap.
 // 2. v1 -> v2 where only one small layer changed: every byte the engine fetched (manifests,
 //    statements, config, layers; counted by a proxy of our own) / that layer's size. Goal <= 1.02.
+// 3. The install of 1. in a fresh node process per run, from the build (bench/support/install-once.js),
+//    as a device's engine child does it (0506), again beside skopeo copy + umoci raw unpack.
 // Runtime and health check are no-ops: this measures fetching, not swapping (bench/swap.ts does that).
 // CPU time (user+sys) is printed beside wall time: ours from process.cpuUsage() (thread pool included),
 // skopeo's and umoci's from /usr/bin/time; it moves less than wall time on a shared machine.
-// 3. The install of 1. in a fresh node process per run, from the build (bench/support/install-once.js),
-//    as a device's engine child does it (0506), again beside skopeo copy + umoci raw unpack.
 // Run: npm run build && node -r ./bench/ts-register.js bench/fetch-unpack.ts   (MINERHAUL_BENCH_RUNS=3 by default)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -36,6 +38,7 @@ import {
 } from '@minerhaul/updater';
 import { ENGINE_CHILD_V8_FLAGS } from '@minerhaul/hotspot-agent';
 import { startRegistry } from '../test/support/registry';
+import { MINER_IMAGE_PLAN, writeMinerLikeLayer } from './support/miner-content';
 
 const CACHE = process.env.MINERHAUL_BENCH_CACHE ?? '/tmp/minerhaul-bench-fetch-unpack';
 const RUNS = Number(process.env.MINERHAUL_BENCH_RUNS ?? 3);
@@ -46,27 +49,50 @@ const MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
 const digestOf = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
-/** A gzip layer of GNU tar over `files` random files totalling `mb` MB, stored in `layout`. */
-async function makeLayer(layout: OciLayoutStore, name: string, mb: number, files: number) {
+/**
+ * A gzip layer of GNU tar over the files `fill` writes into a scratch directory, stored in
+ * `layout`. `gzipLevel`: -1 for random bytes (nothing to gain), gzip's default -6 otherwise.
+ */
+async function makeLayer(
+  layout: OciLayoutStore,
+  name: string,
+  gzipLevel: string,
+  fill: (src: string) => void,
+) {
   const src = join(CACHE, `src-${name}`);
   rmSync(src, { recursive: true, force: true });
-  mkdirSync(join(src, 'opt', 'miner', name), { recursive: true });
-  for (let f = 0; f < files; f++) {
-    writeFileSync(
-      join(src, 'opt', 'miner', name, `f${f}.bin`),
-      randomBytes(Math.floor((mb * 1024 * 1024) / files)),
-    );
-  }
+  mkdirSync(src, { recursive: true });
+  fill(src);
   const tar = join(CACHE, `${name}.tar`);
   execFileSync('tar', ['-C', src, '--numeric-owner', '--owner=0', '--group=0', '-cf', tar, '.']);
   const diffId = digestOf(readFileSync(tar));
-  execFileSync('gzip', ['-1', '-n', '-f', tar]);
+  execFileSync('gzip', [gzipLevel, '-n', '-f', tar]);
   const blob = readFileSync(`${tar}.gz`);
   const descriptor: Descriptor = { mediaType: GZIP, digest: digestOf(blob), size: blob.length };
   await layout.putBlob(descriptor, () => Readable.from([blob]));
   rmSync(src, { recursive: true, force: true });
   rmSync(`${tar}.gz`, { force: true });
   return { descriptor, diffId };
+}
+
+/** `files` random files totalling `mb` MB. */
+function randomLayer(layout: OciLayoutStore, name: string, mb: number, files: number) {
+  return makeLayer(layout, name, '-1', (src) => {
+    mkdirSync(join(src, 'opt', 'miner', name), { recursive: true });
+    for (let f = 0; f < files; f++) {
+      writeFileSync(
+        join(src, 'opt', 'miner', name, `f${f}.bin`),
+        randomBytes(Math.floor((mb * 1024 * 1024) / files)),
+      );
+    }
+  });
+}
+
+/** One layer of the miner-like plan (bench/support/miner-content.ts). */
+function minerLikeLayer(layout: OciLayoutStore, index: number) {
+  const plan = MINER_IMAGE_PLAN[index];
+  if (plan === undefined) throw new Error(`no miner layer ${index}`);
+  return makeLayer(layout, plan.name, '-6', (src) => writeMinerLikeLayer(src, plan, index + 1));
 }
 
 async function putImage(
@@ -102,10 +128,10 @@ async function putImage(
   await layout.putManifest(manifest, MANIFEST, tag);
 }
 
-/** v1 = three big layers; v2 = the same first two plus a small changed one; v3 = v1 + SMALL_MB layer. */
+/** big = three random layers; inc-v1/v2 = the first two plus a small changed one; miner = miner-like. */
 async function generate(): Promise<{ layoutDir: string; smallSize: number }> {
   const layoutDir = join(CACHE, 'layout');
-  const marker = join(CACHE, 'small-size');
+  const marker = join(CACHE, 'small-size-miner');
   if (existsSync(join(layoutDir, 'index.json')) && existsSync(marker)) {
     return { layoutDir, smallSize: Number(readFileSync(marker, 'utf8')) };
   }
@@ -113,14 +139,17 @@ async function generate(): Promise<{ layoutDir: string; smallSize: number }> {
   mkdirSync(CACHE, { recursive: true });
   const layout = new OciLayoutStore(layoutDir);
   const big = [];
-  for (const [i, mb] of LAYER_MB.entries()) big.push(await makeLayer(layout, `big${i}`, mb, 8));
+  for (const [i, mb] of LAYER_MB.entries()) big.push(await randomLayer(layout, `big${i}`, mb, 8));
   await putImage(layout, big, 'big');
-  const smallA = await makeLayer(layout, 'smallA', SMALL_MB, 4);
-  const smallB = await makeLayer(layout, 'smallB', SMALL_MB, 4);
+  const smallA = await randomLayer(layout, 'smallA', SMALL_MB, 4);
+  const smallB = await randomLayer(layout, 'smallB', SMALL_MB, 4);
   const [b0, b1] = big;
   if (!b0 || !b1) throw new Error('layers missing');
   await putImage(layout, [b0, b1, smallA], 'inc-v1');
   await putImage(layout, [b0, b1, smallB], 'inc-v2');
+  const miner = [];
+  for (const index of MINER_IMAGE_PLAN.keys()) miner.push(await minerLikeLayer(layout, index));
+  await putImage(layout, miner, 'miner');
   writeFileSync(marker, String(smallB.descriptor.size));
   return { layoutDir, smallSize: smallB.descriptor.size };
 }
@@ -190,17 +219,21 @@ function timed(program: string, args: string[]): number {
   return (user ?? 0) + (sys ?? 0);
 }
 
-/** The baseline: `skopeo copy` of miner:big into an OCI layout under `work`, then `umoci raw unpack`. */
-function skopeoThenUmoci(registryHost: string, work: string): { seconds: number; cpuSeconds: number } {
+/** The baseline: `skopeo copy` of miner:TAG into an OCI layout under `work`, then `umoci raw unpack`. */
+function skopeoThenUmoci(
+  registryHost: string,
+  tag: string,
+  work: string,
+): { seconds: number; cpuSeconds: number } {
   const started = process.hrtime.bigint();
-  const layout = `${join(work, 'oci')}:big`;
+  const layout = `${join(work, 'oci')}:${tag}`;
   const cpuSeconds =
     timed('skopeo', [
       'copy',
       '--quiet',
       '--insecure-policy',
       '--src-tls-verify=false',
-      `docker://${registryHost}/miner:big`,
+      `docker://${registryHost}/miner:${tag}`,
       `oci:${layout}`,
     ]) + timed('umoci', ['raw', 'unpack', '--image', layout, join(work, 'rootfs')]);
   return { seconds: Number(process.hrtime.bigint() - started) / 1e9, cpuSeconds };
@@ -211,17 +244,107 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
 
+/** The images measured by 1. and 3. (generate() puts both in the layout). */
+const IMAGES = [
+  {
+    tag: 'miner',
+    label: `miner-like (${MINER_IMAGE_PLAN.reduce((a, l) => a + l.megabytes, 0)} MB, compresses ~3x)`,
+  },
+  { tag: 'big', label: `incompressible (${LAYER_MB.reduce((a, b) => a + b, 0)} MB of random bytes)` },
+];
+
+/**
+ * A directory never used before, for one run: ext4 skips inodes freed in the last ~30 s when it
+ * allocates new ones (recently_deleted(), dirty_expire_centisecs), so creating thousands of files
+ * right after deleting a previous run's thousands cost ~1 ms per file here, for both contenders, and
+ * more than doubled the miner image's times. A device deletes an old release after an update, not
+ * just before the next one. All runs are deleted at the end.
+ */
+let runCount = 0;
+function freshRunDir(): string {
+  const dir = join(CACHE, 'runs', String(runCount++));
+  mkdirSync(dir, { recursive: true });
+  execFileSync('sync'); // the previous run's dirty pages are not flushed on this one's clock
+  return dir;
+}
+
+interface Timings {
+  ours: number[];
+  oursCpu: number[];
+  theirs: number[];
+  theirsCpu: number[];
+}
+
+/** 1. Installs in this process (the first run pays the worker's and the JIT's warm-up, later ones not). */
+async function installInProcess(host: string, tag: string, keyLine: string): Promise<Timings> {
+  const t: Timings = { ours: [], oursCpu: [], theirs: [], theirsCpu: [] };
+  for (let run = 0; run < RUNS; run++) {
+    const work = freshRunDir();
+    const started = process.hrtime.bigint();
+    const cpu0 = process.cpuUsage();
+    const result = await engineFor(
+      openStore(`${host}/miner:${tag}`),
+      join(work, 'state'),
+      keyLine,
+      tag,
+    ).check();
+    t.ours.push(Number(process.hrtime.bigint() - started) / 1e9);
+    const cpu = process.cpuUsage(cpu0);
+    t.oursCpu.push((cpu.user + cpu.system) / 1e6);
+    if (result.outcome !== 'updated') throw new Error(`engine: ${result.outcome}`);
+    const baseline = skopeoThenUmoci(host, tag, freshRunDir());
+    t.theirs.push(baseline.seconds);
+    t.theirsCpu.push(baseline.cpuSeconds);
+    console.log(
+      `${tag} run ${run + 1}: minerhaul ${t.ours[run]?.toFixed(2)} s (cpu ${t.oursCpu[run]?.toFixed(2)} s), ` +
+        `skopeo+umoci ${t.theirs[run]?.toFixed(2)} s (cpu ${t.theirsCpu[run]?.toFixed(2)} s)`,
+    );
+  }
+  return t;
+}
+
+/** 3. Each install in a fresh process from the build, with the engine child's V8 flags (0508). */
+function installInFreshProcesses(host: string, tag: string, keyLine: string): Timings {
+  const installOnce = join(__dirname, 'support', 'install-once.js');
+  if (!existsSync(join(__dirname, '..', 'updater', 'dist', 'unpack', 'layer-worker.js'))) {
+    throw new Error('updater/dist is missing: run `npm run build` first');
+  }
+  const t: Timings = { ours: [], oursCpu: [], theirs: [], theirsCpu: [] };
+  for (let run = 0; run < RUNS; run++) {
+    const work = freshRunDir();
+    const started = process.hrtime.bigint();
+    const child = spawnSync(
+      process.execPath,
+      [...ENGINE_CHILD_V8_FLAGS, installOnce, host, tag, keyLine, work],
+      {
+        encoding: 'utf8',
+      },
+    );
+    if (child.status !== 0) throw new Error(`install-once failed: ${child.stderr}`);
+    t.ours.push(Number(process.hrtime.bigint() - started) / 1e9);
+    t.oursCpu.push((JSON.parse(child.stdout) as { cpuSeconds: number }).cpuSeconds);
+    const baseline = skopeoThenUmoci(host, tag, freshRunDir());
+    t.theirs.push(baseline.seconds);
+    t.theirsCpu.push(baseline.cpuSeconds);
+    console.log(
+      `${tag} fresh process run ${run + 1}: minerhaul ${t.ours[run]?.toFixed(2)} s (cpu ${t.oursCpu[run]?.toFixed(2)} s), ` +
+        `skopeo+umoci ${t.theirs[run]?.toFixed(2)} s`,
+    );
+  }
+  return t;
+}
+
 async function main(): Promise<void> {
   const { layoutDir, smallSize } = await generate();
   const registry = await startRegistry();
   const proxy = await countingProxy(registry.url);
-  const work = join(CACHE, 'work');
+  const work = freshRunDir();
   const pair = generateKeyPair({ comment: 'bench' });
   const secretKey = decryptSecretKey(pair.secretKey);
   const keyLine = pair.publicKey;
   try {
     const registryStore = openStore(`${registry.host}/miner:big`);
-    for (const tag of ['big', 'inc-v1', 'inc-v2']) {
+    for (const tag of ['big', 'miner', 'inc-v1', 'inc-v2']) {
       execFileSync('skopeo', [
         'copy',
         '--quiet',
@@ -233,69 +356,16 @@ async function main(): Promise<void> {
       await signImage(registryStore, { reference: tag, secretKey, channel: tag });
     }
 
-    // 1. Install the big image: ours vs skopeo copy + umoci raw unpack.
-    const ours: number[] = [];
-    const theirs: number[] = [];
-    // CPU seconds (user+sys) beside wall time: steadier than wall time on a shared machine.
-    const oursCpu: number[] = [];
-    const theirsCpu: number[] = [];
-    for (let run = 0; run < RUNS; run++) {
-      rmSync(work, { recursive: true, force: true });
-      mkdirSync(work, { recursive: true });
-      const t = process.hrtime.bigint();
-      const cpu0 = process.cpuUsage();
-      const result = await engineFor(
-        openStore(`${registry.host}/miner:big`),
-        join(work, 'state'),
-        keyLine,
-        'big',
-      ).check();
-      ours.push(Number(process.hrtime.bigint() - t) / 1e9);
-      const cpu = process.cpuUsage(cpu0);
-      oursCpu.push((cpu.user + cpu.system) / 1e6);
-      if (result.outcome !== 'updated') throw new Error(`engine: ${result.outcome}`);
-
-      const baseline = skopeoThenUmoci(registry.host, work);
-      theirsCpu.push(baseline.cpuSeconds);
-      theirs.push(baseline.seconds);
-      console.log(
-        `run ${run + 1}: minerhaul ${ours[run]?.toFixed(2)} s (cpu ${oursCpu[run]?.toFixed(2)} s), ` +
-          `skopeo+umoci ${theirs[run]?.toFixed(2)} s (cpu ${theirsCpu[run]?.toFixed(2)} s)`,
-      );
-    }
-
-    // 3. Fresh process per install, from the build: every install on a device is a first run.
-    const installOnce = join(__dirname, 'support', 'install-once.js');
-    if (!existsSync(join(__dirname, '..', 'updater', 'dist', 'unpack', 'layer-worker.js'))) {
-      throw new Error('updater/dist is missing: run `npm run build` first');
-    }
-    const fresh: number[] = [];
-    const freshCpu: number[] = [];
-    const theirsFresh: number[] = [];
-    for (let run = 0; run < RUNS; run++) {
-      rmSync(work, { recursive: true, force: true });
-      mkdirSync(work, { recursive: true });
-      const t = process.hrtime.bigint();
-      // With the V8 flags the agent starts its engine child with (0508).
-      const child = spawnSync(
-        process.execPath,
-        [...ENGINE_CHILD_V8_FLAGS, installOnce, registry.host, 'big', keyLine, work],
-        {
-          encoding: 'utf8',
-        },
-      );
-      if (child.status !== 0) throw new Error(`install-once failed: ${child.stderr}`);
-      fresh.push(Number(process.hrtime.bigint() - t) / 1e9);
-      freshCpu.push((JSON.parse(child.stdout) as { cpuSeconds: number }).cpuSeconds);
-      theirsFresh.push(skopeoThenUmoci(registry.host, work).seconds);
-      console.log(
-        `fresh process run ${run + 1}: minerhaul ${fresh[run]?.toFixed(2)} s (cpu ${freshCpu[run]?.toFixed(2)} s), ` +
-          `skopeo+umoci ${theirsFresh[run]?.toFixed(2)} s`,
-      );
+    const results = [];
+    for (const image of IMAGES) {
+      results.push({
+        ...image,
+        inProcess: await installInProcess(registry.host, image.tag, keyLine),
+        fresh: installInFreshProcesses(registry.host, image.tag, keyLine),
+      });
     }
 
     // 2. v1 -> v2 with one small layer changed, through the counting proxy.
-    rmSync(work, { recursive: true, force: true });
     const stateDir = join(work, 'inc-state');
     const store = openStore(`${proxy.host}/miner:inc`, { identity: `${registry.host}/miner` });
     const retag = async (from: string): Promise<void> => {
@@ -312,27 +382,31 @@ async function main(): Promise<void> {
     if (r2.outcome !== 'updated') throw new Error(`engine v2: ${r2.outcome}`);
     const fetched = proxy.bytes();
 
-    const totalMb = LAYER_MB.reduce((a, b) => a + b, 0);
-    const m = median(ours);
-    const s = median(theirs);
-    console.log(`image: ${totalMb} MB in ${LAYER_MB.length} gzip layers, ${RUNS} runs, medians:`);
-    console.log(`minerhaul fetch+verify+unpack   ${m.toFixed(2)} s`);
-    console.log(`skopeo copy + umoci raw unpack  ${s.toFixed(2)} s`);
+    console.log(`${RUNS} runs per measurement, medians:`);
+    for (const r of results) {
+      console.log(
+        `${r.label}: in-process minerhaul ${median(r.inProcess.ours).toFixed(2)} s ` +
+          `(cpu ${median(r.inProcess.oursCpu).toFixed(2)} s), skopeo+umoci ${median(r.inProcess.theirs).toFixed(2)} s ` +
+          `(cpu ${median(r.inProcess.theirsCpu).toFixed(2)} s); fresh process ${median(r.fresh.ours).toFixed(2)} s ` +
+          `(cpu ${median(r.fresh.oursCpu).toFixed(2)} s), skopeo+umoci ${median(r.fresh.theirs).toFixed(2)} s`,
+      );
+    }
     console.log(`v1 -> v2: fetched ${fetched} bytes for a changed layer of ${smallSize} bytes`);
-    console.log(`ratio fetch+unpack (minerhaul / skopeo+umoci): ${(m / s).toFixed(2)}`);
-    console.log(
-      `CPU time medians: minerhaul ${median(oursCpu).toFixed(2)} s, skopeo+umoci ${median(theirsCpu).toFixed(2)} s`,
-    );
-    console.log(
-      `ratio fetch+unpack, fresh process per install (minerhaul / skopeo+umoci): ` +
-        `${(median(fresh) / median(theirsFresh)).toFixed(2)} ` +
-        `(${median(fresh).toFixed(2)} s, cpu ${median(freshCpu).toFixed(2)} s / ${median(theirsFresh).toFixed(2)} s)`,
-    );
+    for (const r of results) {
+      console.log(
+        `ratio fetch+unpack, ${r.tag}, in-process (minerhaul / skopeo+umoci): ` +
+          `${(median(r.inProcess.ours) / median(r.inProcess.theirs)).toFixed(2)}`,
+      );
+      console.log(
+        `ratio fetch+unpack, ${r.tag}, fresh process per install (minerhaul / skopeo+umoci): ` +
+          `${(median(r.fresh.ours) / median(r.fresh.theirs)).toFixed(2)}`,
+      );
+    }
     console.log(`ratio bytes fetched / changed layer: ${(fetched / smallSize).toFixed(4)}`);
   } finally {
     await proxy.close();
     await registry.stop();
-    rmSync(work, { recursive: true, force: true });
+    rmSync(join(CACHE, 'runs'), { recursive: true, force: true });
   }
 }
 

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -144,13 +143,10 @@ describe('agent config', () => {
   });
 
   describe('the published schema', () => {
-    it('is the file the precompiled validator was generated from (regenerate after editing it)', () => {
+    it('is the file the precompiled validator is generated from (test/generated-validators.test.ts)', () => {
       expect(JSON.parse(readFileSync(CONFIG_SCHEMA_PATH, 'utf8')).$id).toBe(
         'minerhaul:hotspot-agent/config/v1',
       );
-      // prettier cannot load inside jest's VM: the generator compares in a child process.
-      const script = join(__dirname, '..', 'scripts', 'generate-config-validator.js');
-      expect(execFileSync(process.execPath, [script, '--check'], { encoding: 'utf8' })).toBe('up to date\n');
     });
   });
 });

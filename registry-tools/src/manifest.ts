@@ -1,5 +1,9 @@
-import type { ErrorObject, ValidateFunction } from 'ajv';
-import { MinerhaulError } from '@minerhaul/signing';
+import {
+  asGeneratedValidator,
+  type GeneratedValidator,
+  MinerhaulError,
+  type SchemaError,
+} from '@minerhaul/signing';
 import type { Descriptor } from './image-store';
 
 export const MEDIA_TYPE_OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -65,70 +69,15 @@ export type ParsedManifest =
   | { kind: 'manifest'; mediaType: string; manifest: ImageManifest }
   | { kind: 'index'; mediaType: string; index: ImageIndex };
 
-const digestPattern = '^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$';
-const annotations = { type: 'object', additionalProperties: { type: 'string' } };
-const platform = {
-  type: 'object',
-  required: ['os', 'architecture'],
-  properties: {
-    os: { type: 'string' },
-    architecture: { type: 'string' },
-    variant: { type: 'string' },
-    'os.version': { type: 'string' },
-    'os.features': { type: 'array', items: { type: 'string' } },
-  },
-};
-const descriptor = {
-  type: 'object',
-  required: ['mediaType', 'digest', 'size'],
-  properties: {
-    mediaType: { type: 'string', minLength: 1 },
-    digest: { type: 'string', pattern: digestPattern },
-    size: { type: 'integer', minimum: 0 },
-    urls: { type: 'array', items: { type: 'string' } },
-    annotations,
-    artifactType: { type: 'string' },
-    data: { type: 'string' },
-    platform,
-  },
-};
-const manifestSchema = {
-  type: 'object',
-  required: ['schemaVersion', 'config', 'layers'],
-  properties: {
-    schemaVersion: { const: 2 },
-    mediaType: { type: 'string' },
-    artifactType: { type: 'string' },
-    config: descriptor,
-    layers: { type: 'array', items: descriptor },
-    subject: descriptor,
-    annotations,
-  },
-};
-const indexSchema = {
-  type: 'object',
-  required: ['schemaVersion', 'manifests'],
-  properties: {
-    schemaVersion: { const: 2 },
-    mediaType: { type: 'string' },
-    artifactType: { type: 'string' },
-    manifests: { type: 'array', items: descriptor },
-    subject: descriptor,
-    annotations,
-  },
-};
+let validators: { manifest: GeneratedValidator; index: GeneratedValidator } | undefined;
 
-// Compiled on first use: ajv and its validators cost ~8 MiB resident, which an idle agent that
-// only polls with HEAD never needs.
-let validators:
-  { manifest: ValidateFunction<ImageManifest>; index: ValidateFunction<ImageIndex> } | undefined;
-function compiledValidators(): NonNullable<typeof validators> {
+// Loaded on first use: an idle agent that only polls with HEAD never parses a manifest.
+function manifestValidators(): { manifest: GeneratedValidator; index: GeneratedValidator } {
   if (validators === undefined) {
-    const Ajv = (require('ajv') as typeof import('ajv')).default;
-    const ajv = new Ajv({ allErrors: true, strict: false });
+    const generated = require('./manifest-validator.generated') as Record<string, unknown>;
     validators = {
-      manifest: ajv.compile<ImageManifest>(manifestSchema),
-      index: ajv.compile<ImageIndex>(indexSchema),
+      manifest: asGeneratedValidator(generated.validateImageManifest),
+      index: asGeneratedValidator(generated.validateImageIndex),
     };
   }
   return validators;
@@ -174,23 +123,23 @@ export function parseManifest(bytes: Buffer, contentType?: string): ParsedManife
   const mediaType =
     declared ?? claimed ?? ('manifests' in record ? MEDIA_TYPE_OCI_INDEX : MEDIA_TYPE_OCI_MANIFEST);
   if (isIndexMediaType(mediaType)) {
-    const validateIndex = compiledValidators().index;
+    const validateIndex = manifestValidators().index;
     if (!validateIndex(doc)) {
       throw invalid('invalid image index', { errors: formatErrors(validateIndex.errors) });
     }
-    return { kind: 'index', mediaType, index: doc };
+    return { kind: 'index', mediaType, index: doc as ImageIndex };
   }
   if (isManifestMediaType(mediaType)) {
-    const validateManifest = compiledValidators().manifest;
+    const validateManifest = manifestValidators().manifest;
     if (!validateManifest(doc)) {
       throw invalid('invalid image manifest', { errors: formatErrors(validateManifest.errors) });
     }
-    return { kind: 'manifest', mediaType, manifest: doc };
+    return { kind: 'manifest', mediaType, manifest: doc as ImageManifest };
   }
   throw invalid(`unsupported manifest media type ${mediaType}`);
 }
 
-function formatErrors(errors: ErrorObject[] | null | undefined): string[] {
+function formatErrors(errors: SchemaError[] | null | undefined): string[] {
   return (errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
 }
 

@@ -47,3 +47,4 @@ export { rolloutBucket, isInRollout } from './rollout';
 export { isSemver, compareSemver } from './semver';
 export { bcryptPbkdf } from './bcrypt-pbkdf';
 export { writeKeyPairFiles, readKeyFile, readSignatureFile, readMessageFile } from './key-files';
+export { asGeneratedValidator, type GeneratedValidator, type SchemaError } from './generated-validator';

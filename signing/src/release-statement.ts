@@ -1,9 +1,9 @@
-import type { ErrorObject, ValidateFunction } from 'ajv';
 import { canonicalJson } from './canonical-json';
 import { MinerhaulError, type ErrorCode } from './errors';
-import { SEMVER_PATTERN } from './semver';
+import { asGeneratedValidator, type GeneratedValidator, type SchemaError } from './generated-validator';
+import { RELEASE_STATEMENT_SCHEMA, RELEASE_STATEMENT_TYPE } from './release-statement-schema';
 
-export const RELEASE_STATEMENT_TYPE = 'minerhaul.release/v1';
+export { RELEASE_STATEMENT_TYPE };
 /** Statements are small; anything bigger is refused before parsing. */
 export const MAX_STATEMENT_BYTES = 64 * 1024;
 
@@ -29,29 +29,8 @@ export interface ReleaseStatement {
   minAgentVersion?: string;
 }
 
-/**
- * JSON Schema (draft-07, as ajv's default) of ReleaseStatement. Unknown properties are refused: a v1
- * verifier must not silently ignore a field it does not understand (docs/decisions/0102).
- */
-export const ReleaseStatement = {
-  $id: 'https://minerhaul.dev/schemas/release-statement-v1.json',
-  type: 'object',
-  additionalProperties: false,
-  required: ['type', 'repository', 'digest', 'version', 'channel', 'sequence', 'created'],
-  properties: {
-    type: { const: RELEASE_STATEMENT_TYPE },
-    repository: { type: 'string', minLength: 1, maxLength: 512, pattern: '^[^\\s]+$' },
-    digest: { type: 'string', pattern: '^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$' },
-    version: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[^\\s]+$' },
-    // An OCI tag (distribution-spec "Pulling manifests": [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}).
-    channel: { type: 'string', pattern: '^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$' },
-    sequence: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
-    created: { type: 'string', format: 'date-time' },
-    expires: { type: 'string', format: 'date-time' },
-    rollout: { type: 'number', minimum: 0, maximum: 100 },
-    minAgentVersion: { type: 'string', pattern: SEMVER_PATTERN },
-  },
-} as const;
+/** JSON Schema of ReleaseStatement (kept in release-statement-schema.ts, precompiled at build). */
+export const ReleaseStatement = RELEASE_STATEMENT_SCHEMA;
 
 export interface SchemaProblem {
   /** JSON Pointer of the offending value ('' for the document itself). */
@@ -59,28 +38,30 @@ export interface SchemaProblem {
   message: string;
 }
 
-let validator: ValidateFunction | undefined;
+let validator: GeneratedValidator | undefined;
 
-/** ajv is compiled on first use so that importing @minerhaul/signing stays light for the agent. */
-function validate(value: unknown): SchemaProblem[] {
-  if (validator === undefined) {
-    const Ajv = (require('ajv') as typeof import('ajv')).default;
-    const addFormats = (require('ajv-formats') as typeof import('ajv-formats')).default;
-    const ajv = new Ajv({ allErrors: true, strict: true });
-    addFormats(ajv, ['date-time']);
-    validator = ajv.compile(ReleaseStatement);
-  }
-  if (validator(value)) return datesProblems(value as ReleaseStatement);
-  return (validator.errors ?? []).map(describe);
+// Loaded on first use: an idle agent that only polls with HEAD never reads a statement.
+function statementValidator(): GeneratedValidator {
+  validator ??= asGeneratedValidator(
+    (require('./release-statement-validator.generated') as { validateReleaseStatement: unknown })
+      .validateReleaseStatement,
+  );
+  return validator;
 }
 
-function describe(e: ErrorObject): SchemaProblem {
+function validate(value: unknown): SchemaProblem[] {
+  const validate = statementValidator();
+  if (validate(value)) return datesProblems(value as ReleaseStatement);
+  return (validate.errors ?? []).map(describe);
+}
+
+function describe(e: SchemaError): SchemaProblem {
   if (e.keyword === 'additionalProperties') {
-    const extra = String((e.params as { additionalProperty?: unknown }).additionalProperty);
+    const extra = String(e.params.additionalProperty);
     return { path: `${e.instancePath}/${extra}`, message: 'is not allowed' };
   }
   if (e.keyword === 'required') {
-    const missing = String((e.params as { missingProperty?: unknown }).missingProperty);
+    const missing = String(e.params.missingProperty);
     return { path: `${e.instancePath}/${missing}`, message: 'is required' };
   }
   return { path: e.instancePath, message: e.message ?? e.keyword };

@@ -1,22 +1,13 @@
 import { join } from 'node:path';
+import { asGeneratedValidator, type SchemaError } from '@minerhaul/signing';
 import { MinerhaulError } from '../errors';
 import type { AgentConfig } from './agent-config';
 import { validateConfig } from './config-validator.generated';
 
-// The generated validator is untyped JavaScript (ajv standalone); this is its contract.
-const validator = validateConfig as unknown as ((value: unknown) => boolean) & {
-  errors?: SchemaError[] | null;
-};
+const validator = asGeneratedValidator(validateConfig);
 
 /** Path of the published JSON Schema of the agent config. */
 export const CONFIG_SCHEMA_PATH = join(__dirname, '..', '..', 'schema', 'config.schema.json');
-
-interface SchemaError {
-  instancePath: string;
-  keyword: string;
-  message?: string;
-  params: Record<string, unknown>;
-}
 
 /** One line per failure: the JSON path (RFC 6901 pointer) and what was expected there. */
 export function describeSchemaErrors(errors: readonly SchemaError[]): string[] {

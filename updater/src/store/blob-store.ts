@@ -54,6 +54,10 @@ export class BlobStore {
   readonly incomingDir: string;
   readonly reserveBytes: number;
   readonly spaceProbe: SpaceProbe;
+  /** Verified downloads still being flushed and renamed into place, by hex digest. */
+  private readonly committing = new Map<string, Promise<void>>();
+  /** Every commit started since the last settle(), failed ones included. */
+  private unsettled: Promise<void>[] = [];
 
   private constructor(
     readonly root: string,
@@ -87,6 +91,7 @@ export class BlobStore {
   }
 
   async has(digest: string): Promise<boolean> {
+    await this.committing.get(sha256Hex(digest))?.catch(() => undefined);
     try {
       return (await fsp.stat(this.blobPath(digest))).isFile();
     } catch (err) {
@@ -97,6 +102,7 @@ export class BlobStore {
 
   /** Bytes of a partial download kept for resume (0 if none). */
   async partialSize(digest: string): Promise<number> {
+    await this.committing.get(sha256Hex(digest))?.catch(() => undefined);
     try {
       return (await fsp.stat(this.partialPath(digest))).size;
     } catch (err) {
@@ -151,12 +157,26 @@ export class BlobStore {
     const { stream } = await this.open(blob, source, options);
     // Drained in place: the data only needs to reach the file, which the tee does.
     for await (const _chunk of stream) void _chunk;
+    await this.committing.get(sha256Hex(blob.digest));
     return blob.size - Math.min(before, blob.size);
   }
 
   /** Stores a small blob held in memory (manifest, config) after checking its digest. */
   async putBytes(blob: BlobRef, bytes: Buffer): Promise<void> {
     await this.fetch(blob, async () => Readable.from([bytes]));
+  }
+
+  /**
+   * Waits for the downloads committed in the background (open()'s streams end as soon as the bytes
+   * are verified, so the next layer downloads while this one is flushed) and throws the first
+   * failure. Call it before relying on the blobs surviving a power cut.
+   */
+  async settle(): Promise<void> {
+    const commits = this.unsettled;
+    this.unsettled = [];
+    const outcomes = await Promise.allSettled(commits);
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** Digests of every complete blob held. */
@@ -275,11 +295,7 @@ export class BlobStore {
           details: { digest: blob.digest, actual, size: total, expectedSize: blob.size },
         });
       }
-      await handle.sync();
-      await handle.close();
-      await fsp.rename(partial, this.blobPath(blob.digest));
-      await fsyncDir(this.blobsDir);
-      await fsyncDir(this.incomingDir);
+      this.commitInBackground(blob, handle, partial);
       committed = true;
     } catch (err) {
       // Bytes the source itself disowned (E_DIGEST) must not be resumed from either.
@@ -292,6 +308,30 @@ export class BlobStore {
       }
       remote?.destroy();
     }
+  }
+
+  /** fsync, rename into place, fsync both directories: awaited by has(), fetch() and settle(). */
+  private commitInBackground(blob: BlobRef, handle: fsp.FileHandle, partial: string): void {
+    const hex = sha256Hex(blob.digest);
+    const commit = (async () => {
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fsp.rename(partial, this.blobPath(blob.digest));
+      await fsyncDir(this.blobsDir);
+      await fsyncDir(this.incomingDir);
+    })().catch((err: unknown) => {
+      throw mapFsError(err, partial);
+    });
+    this.committing.set(hex, commit);
+    this.unsettled.push(commit);
+    // Observed here so a failure waits for settle() instead of crashing the process.
+    const forget = (): void => {
+      if (this.committing.get(hex) === commit) this.committing.delete(hex);
+    };
+    commit.then(forget, forget);
   }
 }
 

@@ -88,6 +88,12 @@ export async function fetchAndUnpack(opts: FetchAndUnpackOptions): Promise<Fetch
       durable: opts.durable,
       onWritten: spaceGuard(destParent, store.reserveBytes, store.spaceProbe),
     },
-  );
+  ).catch(async (err: unknown) => {
+    await store.settle().catch(() => undefined); // the layer's own error is the one to report
+    throw err;
+  });
+  // Each blob is flushed into the store while the next layer downloads; all are held, or the
+  // stage fails, before the caller journals it.
+  await store.settle();
   return { ...result, bytesFetched, fromStore };
 }

@@ -2,6 +2,7 @@ import { realpath } from 'node:fs/promises';
 import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isMinerhaulError, MinerhaulError } from '@minerhaul/signing';
+import type { EarlyWriteback } from './early-writeback';
 import { LayerApplier } from './layer-applier';
 import { chooseCompression, createDecompressor, type Compression } from './layer-compression';
 import {
@@ -16,7 +17,9 @@ import { mapFsError, unsafeArchive } from './unpack-errors';
 import type { UnpackLayerOptions, UnpackLayerResult } from './unpack-layer';
 
 /** What the layer's own thread needs: the options minus the callbacks that stay on the caller's side. */
-export interface ApplyLayerOptions extends Omit<UnpackLayerOptions, 'onWritten'> {
+export interface ApplyLayerOptions extends Omit<UnpackLayerOptions, 'onWritten' | 'earlyWriteback'> {
+  /** The thread's early writeback, shared by the layers of an image (layer-applier.ts). */
+  writeback?: EarlyWriteback;
   onWritten?: (bytes: number) => Promise<void> | undefined;
   /** Write small files with synchronous calls instead of concurrent thread-pool jobs. */
   syncWrites?: boolean;
@@ -94,7 +97,7 @@ export async function applyLayerStream(
       maxEntries: opts.maxEntries ?? DEFAULT_MAX_ENTRIES,
       onWritten: opts.onWritten,
       syncWrites: opts.syncWrites,
-      earlyWriteback: opts.earlyWriteback,
+      writeback: opts.writeback,
     });
     applier = layerApplier;
     let diffId = '';

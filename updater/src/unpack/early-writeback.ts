@@ -7,7 +7,9 @@ const closeP = promisify(close);
 /**
  * Starts the disk writeback of big files as they are closed (fdatasync on the thread pool) so the
  * release's final syncfs (docs/decisions/0305) finds little dirty data. Never makes the writer
- * wait: with `limit` flushes running, a file is just closed and left to the syncfs.
+ * wait: with `limit` flushes running, a file is just closed and left to the syncfs. Nor the layer:
+ * flushes still running when it ends go on beside the next one, and the syncfs, which reports
+ * writeback errors itself, covers them.
  */
 export class EarlyWriteback {
   private readonly running = new Set<Promise<void>>();
@@ -30,9 +32,8 @@ export class EarlyWriteback {
     return true;
   }
 
-  /** Waits for every flush; a failed flush (EIO, ENOSPC) fails the layer. */
-  async drain(): Promise<void> {
-    await this.settle();
+  /** A flush that already failed (EIO, ENOSPC) fails the layer that notices it. */
+  throwIfFailed(): void {
     if (this.failure) throw this.failure.error;
   }
 

@@ -9,7 +9,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { entryComponents } from './entry-path';
-import { EarlyWriteback } from './early-writeback';
+import type { EarlyWriteback } from './early-writeback';
 import { ParallelWriter, writeSmallFile } from './parallel-writer';
 import { lstatOrUndefined, RootResolver } from './root-resolver';
 import type { TarEntry, TarReader } from './tar-reader';
@@ -45,8 +45,11 @@ export interface LayerApplierOptions {
    * pool: on the unpack worker's own thread that saves four pool hand-offs per file (0307).
    */
   syncWrites?: boolean;
-  /** Flush big files as they close (early-writeback.ts). */
-  earlyWriteback?: boolean;
+  /**
+   * Flush big files as they close (early-writeback.ts). Shared by the layers of an image: its
+   * flushes outlive the layer, and the caller's final sync of the tree covers whatever is left.
+   */
+  writeback?: EarlyWriteback;
 }
 
 const WHITEOUT_PREFIX = '.wh.';
@@ -91,8 +94,7 @@ export class LayerApplier {
     readonly root: string,
     private readonly options: LayerApplierOptions,
   ) {
-    // Two flushes at a time: the thread pool is shared with zlib and the blob store's writes.
-    this.writeback = options.earlyWriteback ? new EarlyWriteback(2) : undefined;
+    this.writeback = options.writeback;
     this.resolver = new RootResolver(root, {
       onCreateDir: (p) => this.chown(p),
       beforeLstat: (p) => (this.queued.has(p) ? this.drain() : undefined),
@@ -164,7 +166,8 @@ export class LayerApplier {
   /** Applies deferred directory modes and mtimes (after the layer, as containerd does). */
   async finish(): Promise<void> {
     await this.drain();
-    await this.writeback?.drain();
+    // Not waited for: the next layer downloads meanwhile (a layer's last flushes took 20-40 ms).
+    this.writeback?.throwIfFailed();
     for (const [path, meta] of this.dirMeta) {
       // chmod and utimes follow symlinks: apply them only where the path still is the directory
       // it was (no component replaced by a symlink later in the layer).

@@ -4,6 +4,7 @@
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import { applyLayerStream } from './apply-layer-stream';
 import { ChunkQueue } from './chunk-queue';
+import { EarlyWriteback } from './early-writeback';
 import { serializeError, type FromWorker, type LayerJob, type ToWorker } from './worker-protocol';
 import { WrittenReporter } from './written-reporter';
 
@@ -13,7 +14,12 @@ interface RunningLayer {
   abort(): void;
 }
 
+/** Two flushes at a time: the thread pool is shared with zlib and the blob store's writes. */
+const FLUSHES_IN_FLIGHT = 2;
+
 function serve(port: MessagePort): void {
+  // One for the thread's lifetime: a layer's last flushes overlap the next layer (layer-applier.ts).
+  const writeback = new EarlyWriteback(FLUSHES_IN_FLIGHT);
   const post = (message: FromWorker): void => port.postMessage(message);
   let current: RunningLayer | undefined;
 
@@ -31,12 +37,13 @@ function serve(port: MessagePort): void {
         reporter?.fail(reason);
       },
     };
-    const { reportWritten: _reportWritten, ...options } = job;
+    const { reportWritten: _reportWritten, earlyWriteback, ...options } = job;
     applyLayerStream(queue, {
       ...options,
       signal: controller.signal,
       onWritten: reporter?.onWritten,
       onInputReleased: (bytes) => queue.release(bytes),
+      ...(earlyWriteback ? { writeback } : {}),
       // This thread does nothing else: synchronous writes skip the thread pool's hand-offs.
       syncWrites: true,
     })

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { DigestVerifier } from '@minerhaul/registry-tools';
@@ -90,6 +90,35 @@ describe('BlobStore', () => {
       expect(opened.fromStore).toBe(true);
       expect((await drain(opened.stream)).equals(content)).toBe(true);
       expect(requests).toEqual([0]);
+    });
+
+    it('ends the stream once the bytes are verified and commits the blob in the background', async () => {
+      const store = await BlobStore.open(tmp.path);
+      const content = Buffer.from('y'.repeat(5000));
+      const blob = blobOf(content);
+      const opened = await store.open(blob, sourceOf(content));
+      expect((await drain(opened.stream)).equals(content)).toBe(true);
+      // has() waits for the commit: a blob is never seen half committed.
+      expect(await store.has(blob.digest)).toBe(true);
+      await expect(store.settle()).resolves.toBeUndefined();
+      expect(readFileSync(store.blobPath(blob.digest)).equals(content)).toBe(true);
+      expect(readdirSync(store.incomingDir)).toEqual([]);
+    });
+
+    it('reports a commit that failed in the background from settle()', async () => {
+      const store = await BlobStore.open(tmp.path);
+      const content = Buffer.from('z'.repeat(5000));
+      const blob = blobOf(content);
+      const opened = await store.open(blob, sourceOf(content));
+      const chunks: Buffer[] = [];
+      for await (const chunk of opened.stream) {
+        chunks.push(chunk as Buffer);
+        // The rename into blobs/sha256 can only fail once that directory is gone.
+        if (chunks.length === 1) rmSync(store.blobsDir, { recursive: true });
+      }
+      await expect(store.settle()).rejects.toMatchObject({ code: 'ENOENT' });
+      expect(await store.has(blob.digest)).toBe(false);
+      await expect(store.settle()).resolves.toBeUndefined(); // reported once
     });
 
     it('refuses content that does not match the digest and keeps nothing', async () => {
