@@ -38,7 +38,13 @@ export { AgentDaemon, type AgentDaemonOptions, type CycleSummary } from './daemo
 export { type AgentLogger, silentLogger, createPinoLogger } from './daemon/agent-logger';
 export { checkOnceCommand, runDaemonCommand, type AgentCommandOptions } from './commands/agent-commands-impl';
 export { readAgentStatus, DEFAULT_CONFIG_PATH, type AgentStatusView } from './commands/agent-status-read';
-export { createLocalApiApp, startLocalApi, type LocalApi } from './api/local-api';
+export {
+  createLocalApiApp,
+  DEFAULT_API_HOST,
+  parseListenAddress,
+  startLocalApi,
+  type LocalApi,
+} from './api/local-api';
 export { createAgentEngine } from './engine/engine-factory';
 export { agentMain } from './agent-main';
 export { nextCronRun, isPlainCron, type CronFields } from './schedule/cron-next';

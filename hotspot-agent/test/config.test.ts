@@ -31,6 +31,10 @@ describe('agent config', () => {
       expect(validateAgentConfig(good)).toEqual(good);
     });
 
+    it.each(['7373', ':7373', '127.0.0.1:7373', '[::1]:7373'])('accepts api.listen %s', (listen) => {
+      expect(validateAgentConfig({ ...good, api: { listen } }).api?.listen).toBe(listen);
+    });
+
     it('uses defaultSource while no source is set, and source once set (HIP3)', () => {
       expect(effectiveSource(good)).toEqual({ kind: 'default', source: good.defaultSource });
       const custom = { ...good, source: { ref: 'example.org/me/miner:beta' } };

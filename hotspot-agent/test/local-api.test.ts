@@ -1,8 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { AgentDaemon, OWNER_HEADERS, signOwnerRequest } from '@minerhaul/hotspot-agent';
+import { AgentDaemon, OWNER_HEADERS, parseListenAddress, signOwnerRequest } from '@minerhaul/hotspot-agent';
 import { makeTmpDir } from '../../test/support/tmp-dir';
 import { baseConfig, makeOwnerKey, release, scriptedFactory, writeConfig } from './helpers/agent-fixtures';
+
+describe('api.listen', () => {
+  it('binds 127.0.0.1 unless a host is named', () => {
+    expect(parseListenAddress('7373')).toEqual({ host: '127.0.0.1', port: 7373 });
+    expect(parseListenAddress(':7373')).toEqual({ host: '127.0.0.1', port: 7373 });
+    expect(parseListenAddress('0.0.0.0:7373')).toEqual({ host: '0.0.0.0', port: 7373 });
+    expect(parseListenAddress('[::1]:7373')).toEqual({ host: '::1', port: 7373 });
+  });
+});
 
 describe('local API', () => {
   const tmp = makeTmpDir();
@@ -18,7 +27,7 @@ describe('local API', () => {
     configPath = writeConfig(
       tmp.path,
       baseConfig(tmp.path, {
-        api: { listen: '127.0.0.1:0', ownerKeys: [owner.line] },
+        api: { listen: '0', ownerKeys: [owner.line] }, // a bare port: 127.0.0.1 by default
         runtime: { kind: 'bubblewrap', env: { WALLET_SECRET: 'do-not-echo-me' } },
         schedule: { cron: '*/15 * * * *', jitterSeconds: 0 },
       }),
@@ -44,7 +53,7 @@ describe('local API', () => {
     });
 
   describe('GET /v1/status', () => {
-    it('returns the status, on loopback', async () => {
+    it('returns the status, on 127.0.0.1 when api.listen names only a port', async () => {
       expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const res = await fetch(`${base}/v1/status`);
       expect(res.status).toBe(200);

@@ -152,16 +152,24 @@ function errorBody(err: unknown): { status: number; error: Record<string, unknow
   return { status: 500, error: { code: 'E_INTERNAL', message: 'internal error (see the agent log)' } };
 }
 
-/** Starts the API on `listen` (HOST:PORT; port 0 picks a free one). */
+/** The API's host when `api.listen` names only a port: loopback, as the owner guide asks. */
+export const DEFAULT_API_HOST = '127.0.0.1';
+
+/** `api.listen` as host and port: HOST:PORT, [IPv6]:PORT, or PORT / :PORT on DEFAULT_API_HOST. */
+export function parseListenAddress(listen: string): { host: string; port: number } {
+  const colon = listen.lastIndexOf(':');
+  const host = listen.slice(0, Math.max(colon, 0)).replace(/^\[(.*)\]$/, '$1');
+  return { host: host === '' ? DEFAULT_API_HOST : host, port: Number(listen.slice(colon + 1)) };
+}
+
+/** Starts the API on `listen` (see parseListenAddress; port 0 picks a free one). */
 export async function startLocalApi(
   daemon: AgentDaemon,
   listen: string,
   log: AgentLogger,
   clock: Clock,
 ): Promise<LocalApi> {
-  const colon = listen.lastIndexOf(':');
-  const host = listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-  const port = Number(listen.slice(colon + 1));
+  const { host, port } = parseListenAddress(listen);
   if (!['127.0.0.1', '::1', 'localhost'].includes(host)) {
     log.warn({ listen }, 'local API listens beyond loopback: reads are unauthenticated');
   }

@@ -97,7 +97,11 @@ const schema11 = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        listen: { type: 'string', pattern: '^(\\[[0-9a-fA-F:.]+\\]|[a-zA-Z0-9.-]+):[0-9]{1,5}$' },
+        listen: {
+          description: 'HOST:PORT, or a bare PORT (or :PORT) for 127.0.0.1:PORT',
+          type: 'string',
+          pattern: '^((\\[[0-9a-fA-F:.]+\\]|[a-zA-Z0-9.-]+)?:)?[0-9]{1,5}$',
+        },
         ownerKeys: { type: 'array', items: { $ref: '#/definitions/nonEmptyString' } },
       },
     },
@@ -376,7 +380,7 @@ const pattern0 = new RegExp('^[0-9]+(:[0-9]+)?$', 'u');
 const pattern1 = new RegExp('^[a-zA-Z0-9][a-zA-Z0-9_.-]*$', 'u');
 const pattern2 = new RegExp('^https?://', 'u');
 const pattern3 = new RegExp('^https?://[^\\s]+$', 'u');
-const pattern4 = new RegExp('^(\\[[0-9a-fA-F:.]+\\]|[a-zA-Z0-9.-]+):[0-9]{1,5}$', 'u');
+const pattern4 = new RegExp('^((\\[[0-9a-fA-F:.]+\\]|[a-zA-Z0-9.-]+)?:)?[0-9]{1,5}$', 'u');
 function validate10(data, { instancePath = '', parentData, parentDataProperty, rootData = data } = {}) {
   /*# sourceURL="minerhaul:hotspot-agent/config/v1" */ let vErrors = null;
   let errors = 0;
@@ -1626,8 +1630,9 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 instancePath: instancePath + '/api/listen',
                 schemaPath: '#/properties/api/properties/listen/pattern',
                 keyword: 'pattern',
-                params: { pattern: '^(\\[[0-9a-fA-F:.]+\\]|[a-zA-Z0-9.-]+):[0-9]{1,5}$' },
-                message: 'must match pattern "' + '^(\\[[0-9a-fA-F:.]+\\]|[a-zA-Z0-9.-]+):[0-9]{1,5}$' + '"',
+                params: { pattern: '^((\\[[0-9a-fA-F:.]+\\]|[a-zA-Z0-9.-]+)?:)?[0-9]{1,5}$' },
+                message:
+                  'must match pattern "' + '^((\\[[0-9a-fA-F:.]+\\]|[a-zA-Z0-9.-]+)?:)?[0-9]{1,5}$' + '"',
               };
               if (vErrors === null) {
                 vErrors = [err71];
