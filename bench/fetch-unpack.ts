@@ -38,46 +38,21 @@ import {
 } from '@minerhaul/updater';
 import { ENGINE_CHILD_V8_FLAGS } from '@minerhaul/hotspot-agent';
 import { startRegistry } from '../test/support/registry';
+import { storeTarGzLayer } from './support/bench-image';
 import { MINER_IMAGE_PLAN, writeMinerLikeLayer } from './support/miner-content';
+import { RunDirs } from './support/run-dirs';
 
 const CACHE = process.env.MINERHAUL_BENCH_CACHE ?? '/tmp/minerhaul-bench-fetch-unpack';
 const RUNS = Number(process.env.MINERHAUL_BENCH_RUNS ?? 3);
 const LAYER_MB = [60, 50, 40];
 const SMALL_MB = 2;
-const GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
 const digestOf = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
-/**
- * A gzip layer of GNU tar over the files `fill` writes into a scratch directory, stored in
- * `layout`. `gzipLevel`: -1 for random bytes (nothing to gain), gzip's default -6 otherwise.
- */
-async function makeLayer(
-  layout: OciLayoutStore,
-  name: string,
-  gzipLevel: string,
-  fill: (src: string) => void,
-) {
-  const src = join(CACHE, `src-${name}`);
-  rmSync(src, { recursive: true, force: true });
-  mkdirSync(src, { recursive: true });
-  fill(src);
-  const tar = join(CACHE, `${name}.tar`);
-  execFileSync('tar', ['-C', src, '--numeric-owner', '--owner=0', '--group=0', '-cf', tar, '.']);
-  const diffId = digestOf(readFileSync(tar));
-  execFileSync('gzip', [gzipLevel, '-n', '-f', tar]);
-  const blob = readFileSync(`${tar}.gz`);
-  const descriptor: Descriptor = { mediaType: GZIP, digest: digestOf(blob), size: blob.length };
-  await layout.putBlob(descriptor, () => Readable.from([blob]));
-  rmSync(src, { recursive: true, force: true });
-  rmSync(`${tar}.gz`, { force: true });
-  return { descriptor, diffId };
-}
-
 /** `files` random files totalling `mb` MB. */
 function randomLayer(layout: OciLayoutStore, name: string, mb: number, files: number) {
-  return makeLayer(layout, name, '-1', (src) => {
+  return storeTarGzLayer(layout, CACHE, name, '-1', (src) => {
     mkdirSync(join(src, 'opt', 'miner', name), { recursive: true });
     for (let f = 0; f < files; f++) {
       writeFileSync(
@@ -92,7 +67,7 @@ function randomLayer(layout: OciLayoutStore, name: string, mb: number, files: nu
 function minerLikeLayer(layout: OciLayoutStore, index: number) {
   const plan = MINER_IMAGE_PLAN[index];
   if (plan === undefined) throw new Error(`no miner layer ${index}`);
-  return makeLayer(layout, plan.name, '-6', (src) => writeMinerLikeLayer(src, plan, index + 1));
+  return storeTarGzLayer(layout, CACHE, plan.name, '-6', (src) => writeMinerLikeLayer(src, plan, index + 1));
 }
 
 async function putImage(
@@ -253,17 +228,11 @@ const IMAGES = [
   { tag: 'big', label: `incompressible (${LAYER_MB.reduce((a, b) => a + b, 0)} MB of random bytes)` },
 ];
 
-/**
- * A directory never used before, for one run: ext4 skips inodes freed in the last ~30 s when it
- * allocates new ones (recently_deleted(), dirty_expire_centisecs), so creating thousands of files
- * right after deleting a previous run's thousands cost ~1 ms per file here, for both contenders, and
- * more than doubled the miner image's times. A device deletes an old release after an update, not
- * just before the next one. All runs are deleted at the end.
- */
-let runCount = 0;
+const runs = new RunDirs(join(CACHE, 'runs'));
+
+/** A never-used directory for one run (support/run-dirs.ts), with nothing left dirty on disk. */
 function freshRunDir(): string {
-  const dir = join(CACHE, 'runs', String(runCount++));
-  mkdirSync(dir, { recursive: true });
+  const dir = runs.next();
   execFileSync('sync'); // the previous run's dirty pages are not flushed on this one's clock
   return dir;
 }
@@ -406,7 +375,7 @@ async function main(): Promise<void> {
   } finally {
     await proxy.close();
     await registry.stop();
-    rmSync(join(CACHE, 'runs'), { recursive: true, force: true });
+    runs.removeAll();
   }
 }
 

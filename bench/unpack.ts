@@ -14,6 +14,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { unpackImage, unpackLayer, type ImageLayer } from '@minerhaul/updater';
+import { RunDirs } from './support/run-dirs';
 
 const CACHE = process.env.MINERHAUL_BENCH_CACHE ?? '/tmp/minerhaul-bench-unpack';
 const GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
@@ -60,18 +61,6 @@ function generate(): string[] {
   return layers;
 }
 
-/**
- * A directory never used before: ext4 skips inodes freed in the last ~30 s when it allocates
- * (recently_deleted()), so unpacking thousands of files right after deleting the previous run's
- * thousands cost up to ~1 ms per file, for both contenders and by chance. Deleted at the end.
- */
-let runCount = 0;
-function fresh(out: string, name: string): string {
-  const dir = join(out, `${name}-${runCount++}`);
-  mkdirSync(dir, { recursive: true });
-  return dir;
-}
-
 async function timeIt(fn: () => Promise<void> | void): Promise<number> {
   const start = process.hrtime.bigint();
   await fn();
@@ -96,15 +85,14 @@ function settle(): void {
 async function main(): Promise<void> {
   const layers = generate();
   const compressed = layers.reduce((n, l) => n + statSync(l).size, 0);
-  const out = join(CACHE, 'out');
-  rmSync(out, { recursive: true, force: true }); // what an interrupted run left
+  const runs = new RunDirs(join(CACHE, 'out'));
   const gnu: number[] = [];
   const ours: number[] = [];
   const oursDurable: number[] = [];
   const gnuCpu: number[] = [];
   const oursCpu: number[] = [];
   for (let run = 0; run < RUNS; run += 1) {
-    const gnuDir = fresh(out, 'gnu');
+    const gnuDir = runs.next('gnu');
     settle();
     gnu.push(
       await timeIt(() => {
@@ -119,7 +107,7 @@ async function main(): Promise<void> {
         }
       }),
     );
-    const ourDir = fresh(out, 'ours');
+    const ourDir = runs.next('ours');
     settle();
     const cpu0 = process.cpuUsage();
     ours.push(
@@ -134,7 +122,7 @@ async function main(): Promise<void> {
     const cpu = process.cpuUsage(cpu0);
     oursCpu.push((cpu.user + cpu.system) / 1000);
     // The same through unpackImage: staging dir, diff_id check and one syncfs before the rename.
-    const releaseDir = join(fresh(out, 'release'), 'release');
+    const releaseDir = join(runs.next('release'), 'release');
     settle();
     const image: ImageLayer[] = layers.map((l) => ({
       descriptor: { mediaType: GZIP, digest: 'sha256:bench', size: statSync(l).size },
@@ -145,8 +133,8 @@ async function main(): Promise<void> {
     }));
     oursDurable.push(await timeIt(() => unpackImage(image, releaseDir).then(() => undefined)));
   }
-  const files = readdirSync(join(out, 'ours-1'), { recursive: true }).length;
-  rmSync(out, { recursive: true, force: true });
+  const files = readdirSync(join(runs.parent, 'ours-1'), { recursive: true }).length;
+  runs.removeAll();
   const fmt = (v: number[]): string => `best ${best(v).toFixed(0)} ms, median ${median(v).toFixed(0)} ms`;
   console.log(
     `layers: ${layers.length}, ${(compressed / 1e6).toFixed(1)} MB compressed, ${files} paths; ${RUNS} runs`,
