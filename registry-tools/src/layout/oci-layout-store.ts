@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -196,6 +196,9 @@ export class OciLayoutStore implements ImageStore {
     const target = this.path(blobPath(descriptor.digest));
     const tmp = join(dirname(target), `.tmp-${randomBytes(6).toString('hex')}`);
     let transferred = 0;
+    // Created before anything can fail: a write stream opening its file lazily could create it
+    // after a failed pipeline's unlink below, leaving a stray temporary file (seen in CI).
+    const file = await open(tmp, 'wx', 0o644);
     try {
       const source = await openSource();
       // A stream that already verifies this very descriptor (another store's openBlob) is not hashed twice:
@@ -212,12 +215,13 @@ export class OciLayoutStore implements ImageStore {
         });
       }
       const stages = verifier === source ? [source] : [source, verifier];
-      await pipeline([...stages, createWriteStream(tmp)], {
+      await pipeline([...stages, file.createWriteStream()], {
         signal: options.signal,
       });
       await rename(tmp, target);
     } catch (err) {
       // Never keep content that did not verify (E_DIGEST) or was cut short.
+      await file.close().catch(() => undefined);
       await unlink(tmp).catch(() => undefined);
       throw fsError(err, `write blob ${descriptor.digest}`);
     }
