@@ -13,6 +13,8 @@
 // Runtime and health check are no-ops: this measures fetching, not swapping (bench/swap.ts does that).
 // CPU time (user+sys) is printed beside wall time: ours from process.cpuUsage() (thread pool included),
 // skopeo's and umoci's from /usr/bin/time; it moves less than wall time on a shared machine.
+// Beside each run, GNU `tar -xzf` of the same layers from the local layout (no download, no digest
+// check): the floor the 0.5 goal is compared with, since a one-pass install must still unpack.
 // Run: npm run build && node -r ./bench/ts-register.js bench/fetch-unpack.ts   (MINERHAUL_BENCH_RUNS=3 by default)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -214,6 +216,29 @@ function skopeoThenUmoci(
   return { seconds: Number(process.hrtime.bigint() - started) / 1e9, cpuSeconds };
 }
 
+/** The layers of `tag` in the bench's layout, as blob paths in manifest order. */
+function layerBlobs(layoutDir: string, tag: string): string[] {
+  const blobPath = (digest: string): string =>
+    join(layoutDir, 'blobs', 'sha256', digest.slice('sha256:'.length));
+  const index = JSON.parse(readFileSync(join(layoutDir, 'index.json'), 'utf8')) as {
+    manifests: { digest: string; annotations?: Record<string, string> }[];
+  };
+  const entry = index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === tag);
+  if (!entry) throw new Error(`no ${tag} in ${layoutDir}`);
+  const manifest = JSON.parse(readFileSync(blobPath(entry.digest), 'utf8')) as { layers: Descriptor[] };
+  return manifest.layers.map((l) => blobPath(l.digest));
+}
+
+/** GNU tar -xzf of every layer in order into `work`/rootfs, from local files: wall and CPU seconds. */
+function gnuTarLocal(blobs: string[], work: string): { seconds: number; cpuSeconds: number } {
+  const rootfs = join(work, 'rootfs');
+  mkdirSync(rootfs);
+  const started = process.hrtime.bigint();
+  let cpuSeconds = 0;
+  for (const blob of blobs) cpuSeconds += timed('tar', ['-xzf', blob, '-C', rootfs]);
+  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, cpuSeconds };
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
@@ -242,11 +267,47 @@ interface Timings {
   oursCpu: number[];
   theirs: number[];
   theirsCpu: number[];
+  /** GNU tar -xzf of the same layers from local disk. */
+  tar: number[];
+  tarCpu: number[];
+}
+
+const emptyTimings = (): Timings => ({
+  ours: [],
+  oursCpu: [],
+  theirs: [],
+  theirsCpu: [],
+  tar: [],
+  tarCpu: [],
+});
+
+/** Runs skopeo + umoci and the local GNU tar floor after one of our runs, and records both. */
+function measureBaselines(t: Timings, host: string, tag: string, blobs: string[]): void {
+  const baseline = skopeoThenUmoci(host, tag, freshRunDir());
+  t.theirs.push(baseline.seconds);
+  t.theirsCpu.push(baseline.cpuSeconds);
+  const floor = gnuTarLocal(blobs, freshRunDir());
+  t.tar.push(floor.seconds);
+  t.tarCpu.push(floor.cpuSeconds);
+}
+
+function describeRun(t: Timings, run: number): string {
+  const s = (v: number | undefined): string => (v ?? NaN).toFixed(2);
+  return (
+    `minerhaul ${s(t.ours[run])} s (cpu ${s(t.oursCpu[run])} s), ` +
+    `skopeo+umoci ${s(t.theirs[run])} s (cpu ${s(t.theirsCpu[run])} s), ` +
+    `local GNU tar -xzf ${s(t.tar[run])} s (cpu ${s(t.tarCpu[run])} s)`
+  );
 }
 
 /** 1. Installs in this process (the first run pays the worker's and the JIT's warm-up, later ones not). */
-async function installInProcess(host: string, tag: string, keyLine: string): Promise<Timings> {
-  const t: Timings = { ours: [], oursCpu: [], theirs: [], theirsCpu: [] };
+async function installInProcess(
+  host: string,
+  tag: string,
+  keyLine: string,
+  blobs: string[],
+): Promise<Timings> {
+  const t = emptyTimings();
   for (let run = 0; run < RUNS; run++) {
     const work = freshRunDir();
     const started = process.hrtime.bigint();
@@ -261,24 +322,19 @@ async function installInProcess(host: string, tag: string, keyLine: string): Pro
     const cpu = process.cpuUsage(cpu0);
     t.oursCpu.push((cpu.user + cpu.system) / 1e6);
     if (result.outcome !== 'updated') throw new Error(`engine: ${result.outcome}`);
-    const baseline = skopeoThenUmoci(host, tag, freshRunDir());
-    t.theirs.push(baseline.seconds);
-    t.theirsCpu.push(baseline.cpuSeconds);
-    console.log(
-      `${tag} run ${run + 1}: minerhaul ${t.ours[run]?.toFixed(2)} s (cpu ${t.oursCpu[run]?.toFixed(2)} s), ` +
-        `skopeo+umoci ${t.theirs[run]?.toFixed(2)} s (cpu ${t.theirsCpu[run]?.toFixed(2)} s)`,
-    );
+    measureBaselines(t, host, tag, blobs);
+    console.log(`${tag} run ${run + 1}: ${describeRun(t, run)}`);
   }
   return t;
 }
 
 /** 3. Each install in a fresh process from the build, with the engine child's V8 flags (0508). */
-function installInFreshProcesses(host: string, tag: string, keyLine: string): Timings {
+function installInFreshProcesses(host: string, tag: string, keyLine: string, blobs: string[]): Timings {
   const installOnce = join(__dirname, 'support', 'install-once.js');
   if (!existsSync(join(__dirname, '..', 'updater', 'dist', 'unpack', 'layer-worker.js'))) {
     throw new Error('updater/dist is missing: run `npm run build` first');
   }
-  const t: Timings = { ours: [], oursCpu: [], theirs: [], theirsCpu: [] };
+  const t = emptyTimings();
   for (let run = 0; run < RUNS; run++) {
     const work = freshRunDir();
     const started = process.hrtime.bigint();
@@ -292,13 +348,8 @@ function installInFreshProcesses(host: string, tag: string, keyLine: string): Ti
     if (child.status !== 0) throw new Error(`install-once failed: ${child.stderr}`);
     t.ours.push(Number(process.hrtime.bigint() - started) / 1e9);
     t.oursCpu.push((JSON.parse(child.stdout) as { cpuSeconds: number }).cpuSeconds);
-    const baseline = skopeoThenUmoci(host, tag, freshRunDir());
-    t.theirs.push(baseline.seconds);
-    t.theirsCpu.push(baseline.cpuSeconds);
-    console.log(
-      `${tag} fresh process run ${run + 1}: minerhaul ${t.ours[run]?.toFixed(2)} s (cpu ${t.oursCpu[run]?.toFixed(2)} s), ` +
-        `skopeo+umoci ${t.theirs[run]?.toFixed(2)} s`,
-    );
+    measureBaselines(t, host, tag, blobs);
+    console.log(`${tag} fresh process run ${run + 1}: ${describeRun(t, run)}`);
   }
   return t;
 }
@@ -327,10 +378,11 @@ async function main(): Promise<void> {
 
     const results = [];
     for (const image of IMAGES) {
+      const blobs = layerBlobs(layoutDir, image.tag);
       results.push({
         ...image,
-        inProcess: await installInProcess(registry.host, image.tag, keyLine),
-        fresh: installInFreshProcesses(registry.host, image.tag, keyLine),
+        inProcess: await installInProcess(registry.host, image.tag, keyLine, blobs),
+        fresh: installInFreshProcesses(registry.host, image.tag, keyLine, blobs),
       });
     }
 
@@ -359,6 +411,13 @@ async function main(): Promise<void> {
           `(cpu ${median(r.inProcess.theirsCpu).toFixed(2)} s); fresh process ${median(r.fresh.ours).toFixed(2)} s ` +
           `(cpu ${median(r.fresh.oursCpu).toFixed(2)} s), skopeo+umoci ${median(r.fresh.theirs).toFixed(2)} s`,
       );
+      const tar = median([...r.inProcess.tar, ...r.fresh.tar]);
+      const goal = 0.5 * median([...r.inProcess.theirs, ...r.fresh.theirs]);
+      console.log(
+        `${r.label}: GNU tar -xzf of the same layers from local disk ${tar.toFixed(2)} s ` +
+          `(cpu ${median([...r.inProcess.tarCpu, ...r.fresh.tarCpu]).toFixed(2)} s); ` +
+          `the goal's 0.5 x skopeo+umoci = ${goal.toFixed(2)} s = ${(goal / tar).toFixed(2)} x that local unpack`,
+      );
     }
     console.log(`v1 -> v2: fetched ${fetched} bytes for a changed layer of ${smallSize} bytes`);
     for (const r of results) {
@@ -369,6 +428,11 @@ async function main(): Promise<void> {
       console.log(
         `ratio fetch+unpack, ${r.tag}, fresh process per install (minerhaul / skopeo+umoci): ` +
           `${(median(r.fresh.ours) / median(r.fresh.theirs)).toFixed(2)}`,
+      );
+      console.log(
+        `ratio goal floor, ${r.tag} (0.5 x skopeo+umoci / local GNU tar -xzf; below 1 the goal asks for ` +
+          `a fetch + verify + unpack faster than GNU tar's unpack alone): ` +
+          `${((0.5 * median([...r.inProcess.theirs, ...r.fresh.theirs])) / median([...r.inProcess.tar, ...r.fresh.tar])).toFixed(2)}`,
       );
     }
     console.log(`ratio bytes fetched / changed layer: ${(fetched / smallSize).toFixed(4)}`);
