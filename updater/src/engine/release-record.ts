@@ -18,7 +18,8 @@ export interface ReleaseRecord {
  */
 export interface StagedRelease extends ReleaseRecord {
   bubblewrap?: { releaseDir: string; mode: 'slim' | 'full' };
-  docker?: { imageRef: string };
+  /** `layerBytes`: the image's compressed layer sizes, summed, for the free-space check before a pull. */
+  docker?: { imageRef: string; layerBytes?: number };
   /** From the image config (image-spec config.md `config`). */
   config: {
     entrypoint: string[];

@@ -99,7 +99,10 @@ export function pullStager(options: PullStagerOptions): ReleaseStager {
       const { config } = parseImageConfig(bytes, manifest.layers, manifest.expectPlatform);
       return {
         ...target,
-        docker: { imageRef: options.imageRef(target.manifestDigest) },
+        docker: {
+          imageRef: options.imageRef(target.manifestDigest),
+          layerBytes: manifest.layers.reduce((sum, layer) => sum + layer.size, 0),
+        },
         config,
         blobs: [manifest.config.digest, ...manifest.layers.map((l) => l.digest)],
       };

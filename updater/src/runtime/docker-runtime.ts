@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { MinerhaulError } from '@minerhaul/signing';
+import { ensureFreeSpace, statfsProbe, type SpaceProbe } from '../store/free-space';
 import {
   type ContainerFacts,
   type ContainerSettings,
@@ -30,6 +31,10 @@ export interface DockerRuntimeOptions {
   credentials?: (imageRef: string) => DockerCredentials | undefined;
   /** Seconds between SIGTERM and SIGKILL when stopping a miner (default 10). */
   stopTimeoutSeconds?: number;
+  /** Free bytes on the file system at a path (default statfs), for the check before a pull. */
+  spaceProbe?: SpaceProbe;
+  /** Bytes always left free on the Engine's disk after a pull (default 32 MiB, as the blob store). */
+  reserveBytes?: number;
 }
 
 /** A managed container as listed, with what its labels say. */
@@ -69,7 +74,7 @@ export class DockerRuntime implements MinerRuntime {
     const existing = (await this.managed()).find((c) => c.digest === release.digest);
     if (existing) return { kind: this.kind, release, id: existing.id };
 
-    await this.ensureImage(imageRef, signal);
+    await this.ensureImage(imageRef, release.docker?.layerBytes, signal);
     const body = await this.createBody(release, imageRef);
     const name = containerName(this.prefix, release.digest);
     try {
@@ -180,7 +185,11 @@ export class DockerRuntime implements MinerRuntime {
     return loadImageFromBlobs(this.docker, image, open);
   }
 
-  private async ensureImage(imageRef: string, signal?: AbortSignal): Promise<void> {
+  private async ensureImage(
+    imageRef: string,
+    layerBytes: number | undefined,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const present = await this.docker
       .getImage(imageRef)
       .inspect()
@@ -193,6 +202,7 @@ export class DockerRuntime implements MinerRuntime {
     if (imageRef.startsWith('sha256:')) {
       throw new MinerhaulError('E_NOT_FOUND', `image ${imageRef} is not loaded in the Docker engine`);
     }
+    if (layerBytes !== undefined) await this.ensurePullSpace(imageRef, layerBytes);
     await pullByDigest(this.docker, imageRef, this.options.credentials?.(imageRef), signal);
     // The Engine checked the manifest against the digest while pulling; make sure it is there by that name.
     const pulled = await this.call('inspect pulled image', () => this.docker.getImage(imageRef).inspect());
@@ -275,6 +285,27 @@ export class DockerRuntime implements MinerRuntime {
       digest: c.Labels?.[LABELS.digest] ?? '',
       running: c.State === 'running',
     }));
+  }
+
+  /**
+   * E_NO_SPACE before a pull that cannot fit: the Engine stores the compressed layers and then
+   * their unpacked content (at least as large) under its root, so twice the layers plus the reserve,
+   * as fetchAndUnpack asks of one disk. An Engine whose root this process cannot see (another
+   * host, another mount namespace) is left to report its own ENOSPC through the pull.
+   */
+  private async ensurePullSpace(imageRef: string, layerBytes: number): Promise<void> {
+    const info = (await this.call('engine info', () => this.docker.info())) as { DockerRootDir?: string };
+    const root = info.DockerRootDir;
+    if (!root) return;
+    const probe = this.options.spaceProbe ?? statfsProbe;
+    const needed = 2 * layerBytes + (this.options.reserveBytes ?? 32 * 1024 * 1024);
+    try {
+      await probe(root);
+    } catch (err) {
+      if (['ENOENT', 'EACCES', 'EPERM'].includes((err as NodeJS.ErrnoException).code ?? '')) return;
+      throw err;
+    }
+    await ensureFreeSpace(root, needed, `docker pull of ${imageRef}`, probe);
   }
 
   private async inspect(id: string): Promise<DockerInspect> {

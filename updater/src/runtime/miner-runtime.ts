@@ -43,6 +43,8 @@ export interface RuntimeRelease {
   docker?: {
     /** `registry/repo@sha256:…` to pull by digest, or an image id (`sha256:…`) already loaded from verified blobs. */
     imageRef: string;
+    /** The image's compressed layer bytes: a pull is refused (E_NO_SPACE) when the Engine's disk cannot hold it. */
+    layerBytes?: number;
   };
   config: MinerConfig;
 }

@@ -5,6 +5,7 @@ import {
   BubblewrapRuntime,
   type CreateUpdateEngineInput,
   JOURNAL_FILE,
+  JOURNAL_STEP_NAMES,
   type JournalRecord,
 } from '@minerhaul/updater';
 import { startDockerd, type TestDockerd } from '../../../test/support/dockerd';
@@ -30,6 +31,11 @@ const cases: Array<{ step: string; target: 'update' | 'unhealthy'; afterRecovery
   { step: 'gc', target: 'update', afterRecovery: 'new' },
   { step: 'rollback', target: 'unhealthy', afterRecovery: 'old' },
 ];
+
+it('covers every journal step', () => {
+  // A step added to the journal without a crash case here would go untested.
+  expect(cases.map((c) => c.step).sort()).toEqual([...JOURNAL_STEP_NAMES].sort());
+});
 
 for (const kind of ['bubblewrap', 'docker'] as const) {
   describe(`UpdateEngine crash recovery on ${kind}`, () => {

@@ -58,7 +58,8 @@ describe('DockerRuntime pulling by digest from a registry', () => {
       manifestDigest: digest,
       version: '5.0.1',
       sequence: 5,
-      docker: { imageRef: `${host}/${pinned}` },
+      // Small enough for any test disk: the happy path runs the real free-space check too.
+      docker: { imageRef: `${host}/${pinned}`, layerBytes: 1024 * 1024 },
       config: testMinerConfig(port),
     };
   }
@@ -97,6 +98,28 @@ describe('DockerRuntime pulling by digest from a registry', () => {
       expect(await engine.docker(['ps', '-aq', '--filter', 'label=io.minerhaul.managed=pull-corrupt'])).toBe(
         '',
       );
+    });
+  });
+
+  describe("when the Engine's disk cannot hold the image", () => {
+    it('refuses with E_NO_SPACE before pulling anything', async () => {
+      proxy.behave({ kind: 'pass' });
+      const probed: string[] = [];
+      const runtime = new DockerRuntime({
+        socketPath: engine.socketPath,
+        namePrefix: 'pull-full',
+        credentials: () => ({ username: user, password }),
+        spaceProbe: async (path) => (probed.push(path), 40 * 1024 * 1024),
+      });
+      const before = proxy.requests.length;
+      const big = release(proxy.host, 1);
+      big.docker = { imageRef: big.docker?.imageRef ?? '', layerBytes: 8 * 1024 * 1024 };
+      const err = await runtime.prepare(big).catch((e: unknown) => e);
+      expect(isMinerhaulError(err, 'E_NO_SPACE')).toBe(true);
+      // Asked about the Engine's own root, and nothing was requested from the registry.
+      expect(probed[0]).toBe(await engine.docker(['info', '--format', '{{.DockerRootDir}}']));
+      expect(proxy.requests.slice(before)).toEqual([]);
+      expect(await engine.docker(['ps', '-aq', '--filter', 'label=io.minerhaul.managed=pull-full'])).toBe('');
     });
   });
 

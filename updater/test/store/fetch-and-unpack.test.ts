@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
@@ -261,6 +261,38 @@ describe('fetchAndUnpack', () => {
         fetchAndUnpack({ store, layers: [s], source: reg.source, destDir: join(tmp.path, 'r') }),
       ).rejects.toMatchObject({ code: 'E_NO_SPACE' });
       expect(reg.requests).toEqual([]);
+    });
+  });
+
+  describe('when the store and the release are on different disks', () => {
+    it('checks each disk for its own part and refuses with E_NO_SPACE before any download', async () => {
+      // /dev/shm is a mount of its own wherever Linux runs; the release's disk is the one that is full.
+      const releaseParent = mkdtempSync('/dev/shm/minerhaul-release-');
+      try {
+        expect(statSync(releaseParent).dev).not.toBe(statSync(tmp.path).dev);
+        const probed: string[] = [];
+        const store = await BlobStore.open(join(tmp.path, 'store'), {
+          spaceProbe: async (path) => {
+            probed.push(path);
+            return path.startsWith(releaseParent) ? 20_000 : 1e12;
+          },
+          reserveBytes: 10_000,
+        });
+        const s = shared();
+        const reg = registry([s]);
+        const error = await fetchAndUnpack({
+          store,
+          layers: [s],
+          source: reg.source,
+          destDir: join(releaseParent, 'r'),
+        }).catch((err: unknown) => err);
+        expect(error).toMatchObject({ code: 'E_NO_SPACE' });
+        expect((error as Error).message).toContain('for unpack');
+        expect(probed).toEqual([store.root, releaseParent]); // the download's check passed first
+        expect(reg.requests).toEqual([]);
+      } finally {
+        rmSync(releaseParent, { recursive: true, force: true });
+      }
     });
   });
 

@@ -14,10 +14,11 @@ import {
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
+import { compress as zstdCompress } from 'zstd-napi';
 import { isMinerhaulError } from '@minerhaul/signing';
 import { unpackLayer } from '@minerhaul/updater';
 import { makeTmpDir } from '../../../test/support/tmp-dir';
-import { buildTar, header, TAR, TAR_GZIP, type TarSpec } from './tar-builder';
+import { buildTar, header, TAR, TAR_GZIP, TAR_ZSTD, type TarSpec } from './tar-builder';
 
 let tmp: { path: string; cleanup: () => void };
 let sentinel: string;
@@ -159,6 +160,14 @@ const CASES: Case[] = [
     expect: 'refused',
   },
   {
+    name: 'hard link through an escaping symlink made by an earlier layer',
+    layers: () => [
+      [{ name: 'up', type: '2', linkName: '../../..' }],
+      [{ name: 'hl', type: '1', linkName: 'up/etc/passwd' }],
+    ],
+    expect: 'refused',
+  },
+  {
     name: 'hard link to /etc/passwd links the image’s own file, never the host’s',
     layers: () => [
       [
@@ -276,6 +285,16 @@ const CASES: Case[] = [
       {
         raw: gzipSync(buildTar([{ name: 'bomb', data: Buffer.alloc(40 * 1024 * 1024) }])),
         mediaType: TAR_GZIP,
+      },
+    ],
+    expect: 'refused',
+  },
+  {
+    name: 'zstd bomb (40 MiB of zeros in a few KiB)',
+    layers: () => [
+      {
+        raw: zstdCompress(buildTar([{ name: 'bomb', data: Buffer.alloc(40 * 1024 * 1024) }])),
+        mediaType: TAR_ZSTD,
       },
     ],
     expect: 'refused',
