@@ -12,7 +12,7 @@ import type { ContainerSettings } from '../runtime/container-spec';
 import type { EngineEvent } from './engine-events';
 import { hostPlatform, platformSelector } from './image-fetch';
 import type { EngineRuntime, HealthCheck, ReleaseStager, VerifiedStatement } from './ports';
-import { blobStoreStager, pullStager } from './release-stager';
+import { blobLoadStager, blobStoreStager, pullStager } from './release-stager';
 import { statementVerifier } from './statement-verifier';
 import { UpdateEngine } from './update-engine';
 
@@ -136,22 +136,29 @@ function makeRuntime(
     };
   }
   const credentials = input.source.credentials;
-  // The engine pulls from where the agent resolved: same registry, repository, manifest digest.
-  if (ref.kind !== 'registry') {
-    throw new MinerhaulError(
-      'E_CONFIG',
-      'the docker runtime needs a registry source (docker pulls by digest)',
-    );
-  }
   const { DockerRuntime } = require('../runtime/docker-runtime') as Pick<RuntimeModule, 'DockerRuntime'>;
+  const runtime = new DockerRuntime({
+    ...(r.socketPath ? { socketPath: r.socketPath } : {}),
+    ...(r.containerName ? { namePrefix: r.containerName } : {}),
+    ...(r.env || r.dataDir ? { settings: dockerSettings(r.env, r.dataDir) } : {}),
+    ...(credentials && ref.kind === 'registry'
+      ? { credentials: () => ({ ...credentials, serveraddress: ref.registry }) }
+      : {}),
+  });
+  if (ref.kind !== 'registry') {
+    // No registry for the Engine to pull from: the verified blobs are loaded into it (0354).
+    return {
+      runtime,
+      stager: blobLoadStager({
+        stateDir: input.stateDir,
+        load: (image, open) => runtime.loadImage(image, open),
+      }),
+    };
+  }
+  // The Engine pulls from where the agent resolved: same registry, repository, manifest digest.
   const repoRef = `${ref.registry}/${ref.repository}`;
   return {
-    runtime: new DockerRuntime({
-      ...(r.socketPath ? { socketPath: r.socketPath } : {}),
-      ...(r.containerName ? { namePrefix: r.containerName } : {}),
-      ...(r.env || r.dataDir ? { settings: dockerSettings(r.env, r.dataDir) } : {}),
-      ...(credentials ? { credentials: () => ({ ...credentials, serveraddress: ref.registry }) } : {}),
-    }),
+    runtime,
     stager: pullStager({ imageRef: (manifestDigest) => `${repoRef}@${manifestDigest}` }),
   };
 }

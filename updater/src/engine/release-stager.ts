@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Descriptor } from '@minerhaul/registry-tools';
 import { MinerhaulError } from '@minerhaul/signing';
-import { BlobStore, type BlobSource, type BlobStoreOptions, fetchAndUnpack } from '../store';
+import { type BlobRef, BlobStore, type BlobSource, type BlobStoreOptions, fetchAndUnpack } from '../store';
 import { parseImageConfig } from './image-fetch';
 import type { ReleaseStager, StageRequest } from './ports';
 import type { StagedRelease } from './release-record';
@@ -21,33 +21,56 @@ export interface BlobStoreStagerOptions {
  * never fetched again; a missing one is streamed once (download -> hash -> tee to the store ->
  * decompress -> unpack) by fetchAndUnpack, with its free-space checks (E_NO_SPACE).
  */
-export function blobStoreStager(options: BlobStoreStagerOptions): ReleaseStager {
-  const releaseRoot = join(options.stateDir, 'releases');
-  const releaseDir = (manifestDigest: string): string => join(releaseRoot, hexOf(manifestDigest));
+/** The shared blob store at `<stateDir>/store`, opened on first use. */
+function lazyBlobStore(stateDir: string, storeOptions: BlobStoreOptions = {}): () => Promise<BlobStore> {
   let opened: Promise<BlobStore> | undefined;
-  const blobStore = (): Promise<BlobStore> =>
-    (opened ??= BlobStore.open(join(options.stateDir, 'store'), options.storeOptions ?? {}));
+  return () => (opened ??= BlobStore.open(join(stateDir, 'store'), storeOptions));
+}
 
+/** What every stager on the shared blob store answers alike. */
+function onBlobStore(blobStore: () => Promise<BlobStore>): Pick<ReleaseStager, 'usesBlobStore' | 'held'> {
   return {
     usesBlobStore: true,
-
     async held(digests) {
       const store = await blobStore();
       const out = new Set<string>();
       for (const d of digests) if (await store.has(d)) out.add(d);
       return out;
     },
+  };
+}
+
+function sourceOf(request: StageRequest): BlobSource {
+  return (blob, offset, sig) =>
+    request.store.openBlob(blob as Descriptor, { offset, ...(sig ? { signal: sig } : {}) });
+}
+
+/** Fetches the image config into the store (verified) and parses it against the manifest. */
+async function stageConfig(
+  blobs: BlobStore,
+  request: StageRequest,
+): Promise<ReturnType<typeof parseImageConfig>> {
+  const { manifest, signal } = request;
+  await blobs.fetch(manifest.config, sourceOf(request), signal ? { signal } : {});
+  const configBytes = await blobs.readBytes(manifest.config);
+  if (configBytes === undefined)
+    throw new MinerhaulError('E_DIGEST', `image config ${manifest.config.digest} vanished`);
+  return parseImageConfig(configBytes, manifest.layers, manifest.expectPlatform);
+}
+
+export function blobStoreStager(options: BlobStoreStagerOptions): ReleaseStager {
+  const releaseRoot = join(options.stateDir, 'releases');
+  const releaseDir = (manifestDigest: string): string => join(releaseRoot, hexOf(manifestDigest));
+  const blobStore = lazyBlobStore(options.stateDir, options.storeOptions);
+
+  return {
+    ...onBlobStore(blobStore),
 
     async stage(request: StageRequest): Promise<StagedRelease> {
-      const { store: source, target, manifest, signal } = request;
+      const { target, manifest, signal } = request;
       const blobs = await blobStore();
-      const fromSource: BlobSource = (blob, offset, sig) =>
-        source.openBlob(blob as Descriptor, { offset, ...(sig ? { signal: sig } : {}) });
-      await blobs.fetch(manifest.config, fromSource, signal ? { signal } : {});
-      const configBytes = await blobs.readBytes(manifest.config);
-      if (configBytes === undefined)
-        throw new MinerhaulError('E_DIGEST', `image config ${manifest.config.digest} vanished`);
-      const { diffIds, config } = parseImageConfig(configBytes, manifest.layers, manifest.expectPlatform);
+      const fromSource = sourceOf(request);
+      const { diffIds, config } = await stageConfig(blobs, request);
       const dest = releaseDir(target.manifestDigest);
       // A staging left by a crash (recovery discards it; this covers a direct retry).
       await rm(dest, { recursive: true, force: true });
@@ -76,6 +99,66 @@ export function blobStoreStager(options: BlobStoreStagerOptions): ReleaseStager 
       for (const name of await listDir(releaseRoot)) {
         if (!keepReleases.has(name)) await rm(join(releaseRoot, name), { recursive: true, force: true });
       }
+      await (await blobStore()).gc(...keep.map((r) => r.blobs));
+    },
+  };
+}
+
+export interface BlobLoadStagerOptions {
+  /** Blobs go to the shared store at `<stateDir>/store`, as with blobStoreStager. */
+  stateDir: string;
+  /**
+   * Loads the verified image into the Docker engine from the store's blobs and returns its id
+   * (`sha256:<config hex>`): DockerRuntime.loadImage.
+   */
+  load: (
+    image: { config: BlobRef; layers: BlobRef[] },
+    open: (blob: BlobRef) => Promise<Readable>,
+  ) => Promise<string>;
+  storeOptions?: BlobStoreOptions;
+}
+
+/**
+ * Docker staging for sources the Engine cannot pull from (`oci-layout:DIR`, `https://…` layouts): each blob
+ * is fetched into the shared store (verified, resumable, never fetched again while held), then the
+ * image is loaded into the Engine from there; the release's image is its id (decision 0354).
+ */
+export function blobLoadStager(options: BlobLoadStagerOptions): ReleaseStager {
+  const blobStore = lazyBlobStore(options.stateDir, options.storeOptions);
+
+  return {
+    ...onBlobStore(blobStore),
+
+    async stage(request: StageRequest): Promise<StagedRelease> {
+      const { target, manifest, signal } = request;
+      const blobs = await blobStore();
+      const { config } = await stageConfig(blobs, request);
+      for (const layer of manifest.layers) {
+        await blobs.fetch(layer, sourceOf(request), {
+          ...(signal ? { signal } : {}),
+          ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+        });
+      }
+      const imageId = await options.load(
+        { config: manifest.config, layers: manifest.layers },
+        async (blob) => {
+          const stream = await blobs.read(blob);
+          if (stream === undefined) throw new MinerhaulError('E_DIGEST', `blob ${blob.digest} vanished`);
+          return stream;
+        },
+      );
+      return {
+        ...target,
+        docker: { imageRef: imageId, layerBytes: manifest.layers.reduce((sum, l) => sum + l.size, 0) },
+        config,
+        blobs: [manifest.config.digest, ...manifest.layers.map((l) => l.digest)],
+      };
+    },
+
+    // Nothing of a staged image lives outside the store and the Engine (the runtime's discard).
+    discard: async () => undefined,
+
+    async gc(keep) {
       await (await blobStore()).gc(...keep.map((r) => r.blobs));
     },
   };

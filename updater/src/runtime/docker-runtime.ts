@@ -182,6 +182,10 @@ export class DockerRuntime implements MinerRuntime {
    * used as the release's `docker.imageRef`: the Engine never contacts a registry for it.
    */
   async loadImage(image: BlobImage, open: OpenBlob): Promise<string> {
+    const id = `sha256:${image.config.digest.slice('sha256:'.length)}`;
+    if (await this.hasImage(id)) return id; // loaded before a crash, or shared with another release
+    const layerBytes = image.layers.reduce((sum, l) => sum + l.size, 0);
+    await this.ensureEngineSpace(`load of image ${id}`, layerBytes);
     return loadImageFromBlobs(this.docker, image, open);
   }
 
@@ -190,19 +194,11 @@ export class DockerRuntime implements MinerRuntime {
     layerBytes: number | undefined,
     signal?: AbortSignal,
   ): Promise<void> {
-    const present = await this.docker
-      .getImage(imageRef)
-      .inspect()
-      .then(() => true)
-      .catch((err: unknown) => {
-        if (statusOf(err) === 404) return false;
-        throw runtimeError('inspect image', err);
-      });
-    if (present) return;
+    if (await this.hasImage(imageRef)) return;
     if (imageRef.startsWith('sha256:')) {
       throw new MinerhaulError('E_NOT_FOUND', `image ${imageRef} is not loaded in the Docker engine`);
     }
-    if (layerBytes !== undefined) await this.ensurePullSpace(imageRef, layerBytes);
+    if (layerBytes !== undefined) await this.ensureEngineSpace(`docker pull of ${imageRef}`, layerBytes);
     await pullByDigest(this.docker, imageRef, this.options.credentials?.(imageRef), signal);
     // The Engine checked the manifest against the digest while pulling; make sure it is there by that name.
     const pulled = await this.call('inspect pulled image', () => this.docker.getImage(imageRef).inspect());
@@ -288,12 +284,23 @@ export class DockerRuntime implements MinerRuntime {
   }
 
   /**
-   * E_NO_SPACE before a pull that cannot fit: the Engine stores the compressed layers and then
+   * E_NO_SPACE before a pull or load that cannot fit: the Engine stores the compressed layers and then
    * their unpacked content (at least as large) under its root, so twice the layers plus the reserve,
    * as fetchAndUnpack asks of one disk. An Engine whose root this process cannot see (another
    * host, another mount namespace) is left to report its own ENOSPC through the pull.
    */
-  private async ensurePullSpace(imageRef: string, layerBytes: number): Promise<void> {
+  private async hasImage(imageRef: string): Promise<boolean> {
+    return this.docker
+      .getImage(imageRef)
+      .inspect()
+      .then(() => true)
+      .catch((err: unknown) => {
+        if (statusOf(err) === 404) return false;
+        throw runtimeError('inspect image', err);
+      });
+  }
+
+  private async ensureEngineSpace(what: string, layerBytes: number): Promise<void> {
     const info = (await this.call('engine info', () => this.docker.info())) as { DockerRootDir?: string };
     const root = info.DockerRootDir;
     if (!root) return;
@@ -305,7 +312,7 @@ export class DockerRuntime implements MinerRuntime {
       if (['ENOENT', 'EACCES', 'EPERM'].includes((err as NodeJS.ErrnoException).code ?? '')) return;
       throw err;
     }
-    await ensureFreeSpace(root, needed, `docker pull of ${imageRef}`, probe);
+    await ensureFreeSpace(root, needed, what, probe);
   }
 
   private async inspect(id: string): Promise<DockerInspect> {

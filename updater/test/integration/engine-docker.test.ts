@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ImageStore, openStore } from '@minerhaul/registry-tools';
 import { createUpdateEngine, type UpdateEngine } from '@minerhaul/updater';
@@ -75,5 +75,73 @@ describe('UpdateEngine on docker', () => {
     expect((await minerGet(port, '/health'))?.status).toBe(200);
     expect(engine.status()).toMatchObject({ current: { version: '2.0.0' }, rollbackCount: 1 });
     expect((await dockerd.docker(['ps', '-q'])).trim().split('\n')).toHaveLength(1);
+  }, 120_000);
+});
+
+/** A source the Engine cannot pull from: the verified blobs go to the blob store and are loaded from there. */
+describe('UpdateEngine on docker with an oci-layout source', () => {
+  const tmp = makeTmpDir('engine-docker-layout-');
+  let dockerd: TestDockerd;
+  let store: ImageStore;
+  let keys: TestKeys;
+  let port: number;
+  let engine: UpdateEngine;
+  const stateDir = (): string => join(tmp.path, 'state');
+
+  beforeAll(async () => {
+    dockerd = await startDockerd();
+    const layout = `oci-layout:${join(tmp.path, 'layout')}:stable`;
+    store = openStore(layout);
+    keys = makeTestKeys();
+    port = await freePort();
+    engine = createUpdateEngine({
+      stateDir: stateDir(),
+      source: { ref: layout },
+      trust: { keys: [keys.publicKeyText.split('\n')[1] ?? ''] },
+      runtime: { kind: 'docker', socketPath: dockerd.socketPath, containerName: 'engine-layout' },
+      health: { kind: 'http', url: `http://127.0.0.1:${port}/health`, timeoutSeconds: 5 },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await dockerd?.stop();
+    tmp.cleanup();
+  }, 60_000);
+
+  /** The image every running container was created from. */
+  const runningImages = async (): Promise<string[]> =>
+    (await dockerd.docker(['ps', '--no-trunc', '--format', '{{.Image}}'])).trim().split('\n');
+
+  it('installs v1 and updates to v2 from the verified blobs, the shared layer stored once', async () => {
+    const v1 = await publishMinerImage(store, { version: '1.0.0', port, keys, tag: 'stable' });
+    await expect(engine.check()).resolves.toMatchObject({
+      outcome: 'updated',
+      release: { version: '1.0.0' },
+    });
+    expect(await waitForMinerVersion(port, '1.0.0')).toBe('1.0.0');
+    // Loaded, not pulled: the container runs the image id, which is the config digest.
+    const manifest = await store.getManifest(v1.manifests[0]?.digest ?? '');
+    const { config } = JSON.parse(manifest?.bytes.toString('utf8') ?? '{}') as { config: { digest: string } };
+    expect(await runningImages()).toEqual([config.digest]);
+
+    const blobsDir = join(stateDir(), 'store', 'blobs', 'sha256');
+    const afterV1 = new Set(readdirSync(blobsDir));
+    await publishMinerImage(store, { version: '2.0.0', port, keys, tag: 'stable' });
+    await expect(engine.check()).resolves.toMatchObject({
+      outcome: 'updated',
+      release: { version: '2.0.0' },
+    });
+    expect(await waitForMinerVersion(port, '2.0.0')).toBe('2.0.0');
+    expect((await dockerd.docker(['ps', '-q'])).trim().split('\n')).toHaveLength(1);
+    // v2 added its own config and layer; the common layer (busybox) was already held.
+    const added = readdirSync(blobsDir).filter((n) => !afterV1.has(n));
+    expect(added).toHaveLength(2);
+  }, 180_000);
+
+  it('rolls a v3 that fails its health check back to v2 (E_HEALTH)', async () => {
+    await publishMinerImage(store, { version: '3.0.0', port, keys, tag: 'stable', failHealth: true });
+    await expect(engine.check()).rejects.toMatchObject({ code: 'E_HEALTH' });
+    expect(await waitForMinerVersion(port, '2.0.0')).toBe('2.0.0');
+    expect(engine.status()).toMatchObject({ current: { version: '2.0.0' }, rollbackCount: 1 });
   }, 120_000);
 });

@@ -253,6 +253,25 @@ describe('DockerRuntime', () => {
       await runtime.stop();
     });
 
+    it("refuses with E_NO_SPACE before loading when the Engine's disk cannot hold the image", async () => {
+      const runtime = new DockerRuntime({
+        socketPath: engine.socketPath,
+        namePrefix: 'load-full',
+        spaceProbe: async () => 1024,
+      });
+      const { image, files } = blobImage('6.0.4');
+      let opened = 0;
+      const err = await runtime
+        .loadImage(image, async (blob) => ((opened += 1), createReadStream(files.get(blob.digest) as string)))
+        .catch((e: unknown) => e);
+      expect(isMinerhaulError(err, 'E_NO_SPACE')).toBe(true);
+      expect(opened).toBe(0);
+      const inspect = await engine
+        .docker(['image', 'inspect', `sha256:${image.config.digest.slice(7)}`])
+        .catch(() => 'absent');
+      expect(inspect).toBe('absent');
+    });
+
     it('refuses layers that do not match the config (E_DIGEST) or their declared size', async () => {
       const runtime = new DockerRuntime({ socketPath: engine.socketPath, namePrefix: 'load-bad' });
       const wrong = blobImage('6.0.2', `sha256:${'0'.repeat(64)}`);
