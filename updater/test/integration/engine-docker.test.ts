@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { type ImageStore, openStore } from '@minerhaul/registry-tools';
 import { createUpdateEngine, type UpdateEngine } from '@minerhaul/updater';
 import { startDockerd, type TestDockerd } from '../../../test/support/dockerd';
-import { startRegistry, type RunningRegistry } from '../../../test/support/registry';
+import { DEFAULT_USERS, startRegistry, type RunningRegistry } from '../../../test/support/registry';
 import { freePort, minerGet, waitForMinerVersion } from '../../../test/support/test-miner';
 import { makeTmpDir } from '../../../test/support/tmp-dir';
 import { publishMinerImage } from '../engine/miner-image';
@@ -144,4 +144,46 @@ describe('UpdateEngine on docker with an oci-layout source', () => {
     expect(await waitForMinerVersion(port, '2.0.0')).toBe('2.0.0');
     expect(engine.status()).toMatchObject({ current: { version: '2.0.0' }, rollbackCount: 1 });
   }, 120_000);
+});
+
+/** A registry that needs a login: the agent's own requests and the Engine's pull both carry it. */
+describe('UpdateEngine on docker from a registry that needs credentials', () => {
+  const tmp = makeTmpDir('engine-docker-auth-');
+  let dockerd: TestDockerd;
+  let registry: RunningRegistry;
+  let keys: TestKeys;
+  let port: number;
+  const [username, password] = Object.entries(DEFAULT_USERS)[0] as [string, string];
+
+  beforeAll(async () => {
+    [dockerd, registry] = await Promise.all([startDockerd(), startRegistry({ auth: 'htpasswd' })]);
+    keys = makeTestKeys();
+    port = await freePort();
+  }, 120_000);
+
+  afterAll(async () => {
+    await dockerd?.stop();
+    await registry?.stop();
+    tmp.cleanup();
+  }, 60_000);
+
+  const engineWith = (credentials?: { username: string; password: string }): UpdateEngine =>
+    createUpdateEngine({
+      stateDir: join(tmp.path, credentials ? 'state' : 'state-anonymous'),
+      source: { ref: `${registry.host}/miner:stable`, ...(credentials ? { credentials } : {}) },
+      trust: { keys: [keys.publicKeyText.split('\n')[1] ?? ''] },
+      runtime: { kind: 'docker', socketPath: dockerd.socketPath, containerName: 'engine-auth' },
+      health: { kind: 'http', url: `http://127.0.0.1:${port}/health`, timeoutSeconds: 5 },
+    });
+
+  it('installs with the owner’s credentials, and refuses with E_AUTH without them', async () => {
+    const store = openStore(`${registry.host}/miner:stable`, { credentials: { username, password } });
+    await publishMinerImage(store, { version: '1.0.0', port, keys, tag: 'stable' });
+    await expect(engineWith().check()).rejects.toMatchObject({ code: 'E_AUTH' });
+    await expect(engineWith({ username, password }).check()).resolves.toMatchObject({
+      outcome: 'updated',
+      release: { version: '1.0.0' },
+    });
+    expect(await waitForMinerVersion(port, '1.0.0')).toBe('1.0.0');
+  }, 180_000);
 });
