@@ -16,11 +16,6 @@ export interface BlobStoreStagerOptions {
   storeOptions?: BlobStoreOptions;
 }
 
-/**
- * Bubblewrap staging on the shared blob store (updater/src/store): a held blob is read from disk and
- * never fetched again; a missing one is streamed once (download -> hash -> tee to the store ->
- * decompress -> unpack) by fetchAndUnpack, with its free-space checks (E_NO_SPACE).
- */
 /** The shared blob store at `<stateDir>/store`, opened on first use. */
 function lazyBlobStore(stateDir: string, storeOptions: BlobStoreOptions = {}): () => Promise<BlobStore> {
   let opened: Promise<BlobStore> | undefined;
@@ -58,6 +53,11 @@ async function stageConfig(
   return parseImageConfig(configBytes, manifest.layers, manifest.expectPlatform);
 }
 
+/**
+ * Bubblewrap staging on the shared blob store (updater/src/store): a held blob is read from disk and
+ * never fetched again; a missing one is streamed once (download -> hash -> tee to the store ->
+ * decompress -> unpack) by fetchAndUnpack, with its free-space checks (E_NO_SPACE).
+ */
 export function blobStoreStager(options: BlobStoreStagerOptions): ReleaseStager {
   const releaseRoot = join(options.stateDir, 'releases');
   const releaseDir = (manifestDigest: string): string => join(releaseRoot, hexOf(manifestDigest));

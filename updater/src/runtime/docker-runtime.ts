@@ -283,12 +283,7 @@ export class DockerRuntime implements MinerRuntime {
     }));
   }
 
-  /**
-   * E_NO_SPACE before a pull or load that cannot fit: the Engine stores the compressed layers and then
-   * their unpacked content (at least as large) under its root, so twice the layers plus the reserve,
-   * as fetchAndUnpack asks of one disk. An Engine whose root this process cannot see (another
-   * host, another mount namespace) is left to report its own ENOSPC through the pull.
-   */
+  /** True when the Engine holds `imageRef` (a name pinned by digest, or an image id). */
   private async hasImage(imageRef: string): Promise<boolean> {
     return this.docker
       .getImage(imageRef)
@@ -300,19 +295,25 @@ export class DockerRuntime implements MinerRuntime {
       });
   }
 
+  /**
+   * E_NO_SPACE before a pull or load that cannot fit: the Engine stores the compressed layers and then
+   * their unpacked content (at least as large) under its root, so twice the layers plus the reserve,
+   * as fetchAndUnpack asks of one disk. An Engine whose root this process cannot see (another
+   * host, another mount namespace) is left to report its own ENOSPC through the pull or load.
+   */
   private async ensureEngineSpace(what: string, layerBytes: number): Promise<void> {
     const info = (await this.call('engine info', () => this.docker.info())) as { DockerRootDir?: string };
     const root = info.DockerRootDir;
     if (!root) return;
-    const probe = this.options.spaceProbe ?? statfsProbe;
-    const needed = 2 * layerBytes + (this.options.reserveBytes ?? 32 * 1024 * 1024);
+    let available: number;
     try {
-      await probe(root);
+      available = await (this.options.spaceProbe ?? statfsProbe)(root);
     } catch (err) {
       if (['ENOENT', 'EACCES', 'EPERM'].includes((err as NodeJS.ErrnoException).code ?? '')) return;
       throw err;
     }
-    await ensureFreeSpace(root, needed, what, probe);
+    const needed = 2 * layerBytes + (this.options.reserveBytes ?? 32 * 1024 * 1024);
+    await ensureFreeSpace(root, needed, what, async () => available);
   }
 
   private async inspect(id: string): Promise<DockerInspect> {
