@@ -1,5 +1,5 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, stat, unlink } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open, rename, stat, unlink } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MinerhaulError, isMinerhaulError } from '@minerhaul/signing';
@@ -43,6 +43,9 @@ export async function downloadBlob(
     }
     if (held > 0) await pipeline(createReadStream(partial, { end: held - 1 }), hashInto(hash));
     let received = held;
+    // Opened before anything can fail: a write stream opening its file lazily could create it after
+    // the E_DIGEST cleanup's unlink below, leaving a partial file of bytes that did not verify.
+    const file = await open(partial, held > 0 ? 'a' : 'w', 0o644);
     try {
       const source = await store.openBlob(descriptor, { offset: held, signal: options.signal });
       const counter = new Transform({
@@ -54,16 +57,21 @@ export async function downloadBlob(
           done(null, chunk);
         },
       });
-      await pipeline(source, counter, createWriteStream(partial, { flags: held > 0 ? 'a' : 'w' }), {
+      await pipeline(source, counter, file.createWriteStream(), {
         signal: options.signal,
       });
     } catch (err) {
+      await file.close().catch(() => undefined);
       if (isMinerhaulError(err, 'E_DIGEST')) {
         await unlink(partial).catch(() => undefined);
         throw err;
       }
       const fatal = isMinerhaulError(err) && err.details?.retryable !== true;
-      if (fatal || options.signal?.aborted || attempt >= maxResumes) throw wrap(err, descriptor);
+      if (fatal || options.signal?.aborted || attempt >= maxResumes) {
+        // Bytes received are kept for a later resume; an empty file is not.
+        if (received === 0) await unlink(partial).catch(() => undefined);
+        throw wrap(err, descriptor);
+      }
       continue;
     }
     const actual = `${parseDigest(descriptor.digest).algorithm}:${hash.digest('hex')}`;

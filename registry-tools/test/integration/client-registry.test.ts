@@ -157,6 +157,13 @@ describe('registry client against docker-registry', () => {
       expect(readFileSync(dest).equals(layer.bytes)).toBe(true);
       expect(existsSync(`${dest}.partial`)).toBe(false);
     });
+
+    it('leaves no file behind for a blob the registry does not have (E_NOT_FOUND)', async () => {
+      const missing = blob(Buffer.from('never pushed'), 'application/octet-stream');
+      const dest = join(tmp.path, 'missing.bin');
+      expect(await codeOf(downloadBlob(store, missing.descriptor, dest))).toBe('E_NOT_FOUND');
+      expect(existsSync(dest) || existsSync(`${dest}.partial`)).toBe(false);
+    });
   });
 
   describe('when the registry wants htpasswd Basic auth', () => {
