@@ -37,10 +37,17 @@ it('covers every journal step', () => {
   expect(cases.map((c) => c.step).sort()).toEqual([...JOURNAL_STEP_NAMES].sort());
 });
 
-for (const kind of ['bubblewrap', 'docker'] as const) {
-  describe(`UpdateEngine crash recovery on ${kind}`, () => {
-    const tmp = makeTmpDir(`engine-crash-${kind}-`);
-    let registry: RunningRegistry;
+/** Each runtime, and docker also from a source it cannot pull from (images loaded from the blob store). */
+const variants = [
+  { name: 'bubblewrap', kind: 'bubblewrap', source: 'registry' },
+  { name: 'docker', kind: 'docker', source: 'registry' },
+  { name: 'docker from an oci-layout source', kind: 'docker', source: 'layout' },
+] as const;
+
+for (const { name, kind, source } of variants) {
+  describe(`UpdateEngine crash recovery on ${name}`, () => {
+    const tmp = makeTmpDir(`engine-crash-${kind}-${source}-`);
+    let registry: RunningRegistry | undefined;
     let dockerd: TestDockerd | undefined;
     let store: ImageStore;
     let keys: TestKeys;
@@ -66,8 +73,14 @@ for (const kind of ['bubblewrap', 'docker'] as const) {
     beforeAll(async () => {
       if (kind === 'bubblewrap') requireTool('bwrap');
       else dockerd = await startDockerd();
-      registry = await startRegistry();
-      store = openStore(`${registry.host}/miner:stable`);
+      let ref: string;
+      if (source === 'registry') {
+        registry = await startRegistry();
+        ref = `${registry.host}/miner:stable`;
+      } else {
+        ref = `oci-layout:${join(tmp.path, 'layout')}:stable`;
+      }
+      store = openStore(ref);
       keys = makeTestKeys();
       port = await freePort();
       for (const [version, failHealth] of [
@@ -80,7 +93,7 @@ for (const kind of ['bubblewrap', 'docker'] as const) {
       }
       input = {
         stateDir,
-        source: { ref: `${registry.host}/miner:stable` },
+        source: { ref },
         trust: { keys: [keys.publicKeyText.split('\n')[1] ?? ''] },
         runtime:
           kind === 'bubblewrap'
