@@ -27,6 +27,7 @@ import {
   type ImageStore,
   OciLayoutStore,
   openStore,
+  parseManifest,
   signImage,
 } from '@minerhaul/registry-tools';
 import { decryptSecretKey, generateKeyPair, parsePublicKey } from '@minerhaul/signing';
@@ -217,16 +218,13 @@ function skopeoThenUmoci(
 }
 
 /** The layers of `tag` in the bench's layout, as blob paths in manifest order. */
-function layerBlobs(layoutDir: string, tag: string): string[] {
-  const blobPath = (digest: string): string =>
-    join(layoutDir, 'blobs', 'sha256', digest.slice('sha256:'.length));
-  const index = JSON.parse(readFileSync(join(layoutDir, 'index.json'), 'utf8')) as {
-    manifests: { digest: string; annotations?: Record<string, string> }[];
-  };
-  const entry = index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === tag);
-  if (!entry) throw new Error(`no ${tag} in ${layoutDir}`);
-  const manifest = JSON.parse(readFileSync(blobPath(entry.digest), 'utf8')) as { layers: Descriptor[] };
-  return manifest.layers.map((l) => blobPath(l.digest));
+async function layerBlobs(layoutDir: string, tag: string): Promise<string[]> {
+  const fetched = await new OciLayoutStore(layoutDir).getManifest(tag);
+  const parsed = fetched && parseManifest(fetched.bytes, fetched.descriptor.mediaType);
+  if (parsed?.kind !== 'manifest') throw new Error(`no image manifest ${tag} in ${layoutDir}`);
+  return parsed.manifest.layers.map((l) =>
+    join(layoutDir, 'blobs', 'sha256', l.digest.slice('sha256:'.length)),
+  );
 }
 
 /** GNU tar -xzf of every layer in order into `work`/rootfs, from local files: wall and CPU seconds. */
@@ -378,7 +376,7 @@ async function main(): Promise<void> {
 
     const results = [];
     for (const image of IMAGES) {
-      const blobs = layerBlobs(layoutDir, image.tag);
+      const blobs = await layerBlobs(layoutDir, image.tag);
       results.push({
         ...image,
         inProcess: await installInProcess(registry.host, image.tag, keyLine, blobs),

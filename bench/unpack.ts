@@ -10,6 +10,7 @@ import {
   existsSync,
   mkdirSync,
   readdirSync,
+  renameSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -52,7 +53,7 @@ function layerOnce(name: string, gzipLevel: string, fill: (src: string) => void)
   mkdirSync(src, { recursive: true });
   fill(src);
   execFileSync('sh', ['-c', `tar -C '${src}' -cf - . | gzip ${gzipLevel} -n > '${archive}.partial'`]);
-  execFileSync('mv', [`${archive}.partial`, archive]);
+  renameSync(`${archive}.partial`, archive);
   rmSync(src, { recursive: true, force: true });
   return archive;
 }

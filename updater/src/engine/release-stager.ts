@@ -149,7 +149,7 @@ export function blobLoadStager(options: BlobLoadStagerOptions): ReleaseStager {
       );
       return {
         ...target,
-        docker: { imageRef: imageId, layerBytes: manifest.layers.reduce((sum, l) => sum + l.size, 0) },
+        docker: { imageRef: imageId, layerBytes: layerBytesOf(manifest.layers) },
         config,
         blobs: [manifest.config.digest, ...manifest.layers.map((l) => l.digest)],
       };
@@ -184,7 +184,7 @@ export function pullStager(options: PullStagerOptions): ReleaseStager {
         ...target,
         docker: {
           imageRef: options.imageRef(target.manifestDigest),
-          layerBytes: manifest.layers.reduce((sum, layer) => sum + layer.size, 0),
+          layerBytes: layerBytesOf(manifest.layers),
         },
         config,
         blobs: [manifest.config.digest, ...manifest.layers.map((l) => l.digest)],
@@ -193,6 +193,11 @@ export function pullStager(options: PullStagerOptions): ReleaseStager {
     discard: async () => undefined,
     gc: async () => undefined,
   };
+}
+
+/** Compressed bytes of an image's layers: what a docker pull or load must find room for. */
+function layerBytesOf(layers: readonly { size: number }[]): number {
+  return layers.reduce((sum, layer) => sum + layer.size, 0);
 }
 
 function hexOf(digest: string): string {

@@ -1,13 +1,37 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ImageStore, openStore } from '@minerhaul/registry-tools';
-import { createUpdateEngine, type UpdateEngine } from '@minerhaul/updater';
+import { type CreateUpdateEngineInput, createUpdateEngine, type UpdateEngine } from '@minerhaul/updater';
 import { startDockerd, type TestDockerd } from '../../../test/support/dockerd';
 import { DEFAULT_USERS, startRegistry, type RunningRegistry } from '../../../test/support/registry';
 import { freePort, minerGet, waitForMinerVersion } from '../../../test/support/test-miner';
 import { makeTmpDir } from '../../../test/support/tmp-dir';
 import { publishMinerImage } from '../engine/miner-image';
 import { makeTestKeys, type TestKeys } from '../engine/release-fixtures';
+
+/** An engine on `dockerd` following `source`, trusting `keys`, health-checked over HTTP on `port`. */
+function dockerEngine(o: {
+  stateDir: string;
+  source: CreateUpdateEngineInput['source'];
+  keys: TestKeys;
+  dockerd: TestDockerd;
+  containerName: string;
+  port: number;
+  dataDir?: string;
+}): UpdateEngine {
+  return createUpdateEngine({
+    stateDir: o.stateDir,
+    source: o.source,
+    trust: { keys: [o.keys.publicKeyText.split('\n')[1] ?? ''] },
+    runtime: {
+      kind: 'docker',
+      socketPath: o.dockerd.socketPath,
+      containerName: o.containerName,
+      ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
+    },
+    health: { kind: 'http', url: `http://127.0.0.1:${o.port}/health`, timeoutSeconds: 5 },
+  });
+}
 
 /** The engine end to end on a real Docker engine, pulling by digest from a real docker-registry. */
 describe('UpdateEngine on docker', () => {
@@ -24,17 +48,14 @@ describe('UpdateEngine on docker', () => {
     store = openStore(`${registry.host}/miner:stable`);
     keys = makeTestKeys();
     port = await freePort();
-    engine = createUpdateEngine({
+    engine = dockerEngine({
       stateDir: join(tmp.path, 'state'),
       source: { ref: `${registry.host}/miner:stable` },
-      trust: { keys: [keys.publicKeyText.split('\n')[1] ?? ''] },
-      runtime: {
-        kind: 'docker',
-        socketPath: dockerd.socketPath,
-        containerName: 'engine-test',
-        dataDir: join(tmp.path, 'data'),
-      },
-      health: { kind: 'http', url: `http://127.0.0.1:${port}/health`, timeoutSeconds: 5 },
+      keys,
+      dockerd,
+      containerName: 'engine-test',
+      port,
+      dataDir: join(tmp.path, 'data'),
     });
   }, 120_000);
 
@@ -94,12 +115,13 @@ describe('UpdateEngine on docker with an oci-layout source', () => {
     store = openStore(layout);
     keys = makeTestKeys();
     port = await freePort();
-    engine = createUpdateEngine({
+    engine = dockerEngine({
       stateDir: stateDir(),
       source: { ref: layout },
-      trust: { keys: [keys.publicKeyText.split('\n')[1] ?? ''] },
-      runtime: { kind: 'docker', socketPath: dockerd.socketPath, containerName: 'engine-layout' },
-      health: { kind: 'http', url: `http://127.0.0.1:${port}/health`, timeoutSeconds: 5 },
+      keys,
+      dockerd,
+      containerName: 'engine-layout',
+      port,
     });
   }, 120_000);
 
@@ -168,12 +190,13 @@ describe('UpdateEngine on docker from a registry that needs credentials', () => 
   }, 60_000);
 
   const engineWith = (credentials?: { username: string; password: string }): UpdateEngine =>
-    createUpdateEngine({
+    dockerEngine({
       stateDir: join(tmp.path, credentials ? 'state' : 'state-anonymous'),
       source: { ref: `${registry.host}/miner:stable`, ...(credentials ? { credentials } : {}) },
-      trust: { keys: [keys.publicKeyText.split('\n')[1] ?? ''] },
-      runtime: { kind: 'docker', socketPath: dockerd.socketPath, containerName: 'engine-auth' },
-      health: { kind: 'http', url: `http://127.0.0.1:${port}/health`, timeoutSeconds: 5 },
+      keys,
+      dockerd,
+      containerName: 'engine-auth',
+      port,
     });
 
   it('installs with the owner’s credentials, and refuses with E_AUTH without them', async () => {
